@@ -1,1 +1,17 @@
+//! Fusion-in-Decoder T5 inference for ChatPLUG-3.7B (FiD over mT5-XL): reading released
+//! checkpoints, the FiD forward pass, and decoding with HF `generate` semantics.
+//!
+//! This crate knows nothing of HTTP or dialogue; it maps token ids to token ids.
 
+pub mod attention;
+pub mod config;
+pub mod error;
+pub mod fid;
+pub mod generation;
+pub mod layers;
+pub mod weights;
+
+pub use config::T5Config;
+pub use error::{ModelError, Result};
+pub use fid::{EncodedPassages, FidT5};
+pub use generation::{generate, GenerationConfig, GenerationOutput};

@@ -1,0 +1,142 @@
+//! T5 multi-head attention: encoder self-attention over padded passages, the decoder's
+//! cached causal self-attention, and cross-attention over the fused FiD encoder output.
+
+use candle_core::{Tensor, D};
+
+use crate::config::T5Config;
+use crate::error::Result;
+use crate::layers::{softmax_last_dim, Linear};
+use crate::weights::WeightStore;
+
+pub struct Attention {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    num_heads: usize,
+    d_kv: usize,
+}
+
+/// Keys and values of one attention layer, laid out (batch, heads, positions, d_kv).
+#[derive(Clone)]
+pub struct KeyValue {
+    pub keys: Tensor,
+    pub values: Tensor,
+}
+
+impl Attention {
+    pub fn load(store: &mut WeightStore, prefix: &str, config: &T5Config) -> Result<Self> {
+        let (d, inner) = (config.d_model, config.inner_dim());
+        Ok(Attention {
+            q: Linear::load(store, &format!("{prefix}.q"), inner, d)?,
+            k: Linear::load(store, &format!("{prefix}.k"), inner, d)?,
+            v: Linear::load(store, &format!("{prefix}.v"), inner, d)?,
+            o: Linear::load(store, &format!("{prefix}.o"), d, inner)?,
+            num_heads: config.num_heads,
+            d_kv: config.d_kv,
+        })
+    }
+
+    /// (batch, len, heads*d_kv) → (batch, heads, len, d_kv)
+    fn split_heads(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let (b, l, _) = x.dims3()?;
+        x.reshape((b, l, self.num_heads, self.d_kv))?
+            .transpose(1, 2)?
+            .contiguous()
+    }
+
+    /// (batch, heads, len, d_kv) → (batch, len, heads*d_kv)
+    fn merge_heads(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let (b, h, l, k) = x.dims4()?;
+        x.transpose(1, 2)?.contiguous()?.reshape((b, l, h * k))
+    }
+
+    pub fn project_key_value(&self, x: &Tensor) -> candle_core::Result<KeyValue> {
+        Ok(KeyValue {
+            keys: self.split_heads(&self.k.forward(x)?)?,
+            values: self.split_heads(&self.v.forward(x)?)?,
+        })
+    }
+
+    /// Full self-attention (encoder). `bias` is position bias plus padding mask,
+    /// broadcastable to (batch, heads, len, len). T5 does not scale the scores.
+    pub fn forward_full(&self, x: &Tensor, bias: &Tensor) -> candle_core::Result<Tensor> {
+        let q = self.split_heads(&self.q.forward(x)?)?;
+        let kv = self.project_key_value(x)?;
+        let scores = q.matmul(&kv.keys.t()?)?.broadcast_add(bias)?;
+        let weights = softmax_last_dim(&scores)?;
+        self.o.forward(&self.merge_heads(&weights.matmul(&kv.values)?)?)
+    }
+
+    /// One decoding step of causal self-attention. `x` is (batch, 1, d_model); the step's key
+    /// and value are appended to `cache`; `bias` is (1, heads, 1, positions).
+    pub fn forward_step(
+        &self,
+        x: &Tensor,
+        cache: &mut Option<KeyValue>,
+        bias: &Tensor,
+    ) -> candle_core::Result<Tensor> {
+        let q = self.split_heads(&self.q.forward(x)?)?;
+        let step = self.project_key_value(x)?;
+        let kv = match cache.take() {
+            None => step,
+            Some(past) => KeyValue {
+                keys: Tensor::cat(&[&past.keys, &step.keys], 2)?,
+                values: Tensor::cat(&[&past.values, &step.values], 2)?,
+            },
+        };
+        let scores = q.matmul(&kv.keys.t()?)?.broadcast_add(bias)?;
+        let weights = softmax_last_dim(&scores)?;
+        let out = weights.matmul(&kv.values)?;
+        *cache = Some(kv);
+        self.o.forward(&self.merge_heads(&out)?)
+    }
+
+    /// Cross-attention of every hypothesis over one shared encoder output.
+    ///
+    /// `memory` holds keys/values of shape (1, heads, fused_len, d_kv), computed once per
+    /// request. The hypotheses are folded into the query axis, so all of them attend with a
+    /// single matmul and the memory is never copied per beam. `mask` is (1, 1, 1, fused_len).
+    pub fn forward_cross(
+        &self,
+        x: &Tensor,
+        memory: &KeyValue,
+        mask: &Tensor,
+    ) -> candle_core::Result<Tensor> {
+        let (batch, _, _) = x.dims3()?;
+        // (batch, 1, inner) → (1, heads, batch, d_kv)
+        let q = self
+            .q
+            .forward(x)?
+            .reshape((batch, self.num_heads, self.d_kv))?
+            .transpose(0, 1)?
+            .unsqueeze(0)?
+            .contiguous()?;
+        let scores = q.matmul(&memory.keys.t()?)?.broadcast_add(mask)?;
+        let weights = softmax_last_dim(&scores)?;
+        let out = weights.matmul(&memory.values)?; // (1, heads, batch, d_kv)
+        let out = out
+            .squeeze(0)?
+            .transpose(0, 1)?
+            .contiguous()?
+            .reshape((batch, 1, self.num_heads * self.d_kv))?;
+        self.o.forward(&out)
+    }
+}
+
+/// Picks rows of a cache after beam reordering.
+pub fn reorder(cache: &mut Option<KeyValue>, rows: &Tensor) -> candle_core::Result<()> {
+    if let Some(kv) = cache.as_mut() {
+        kv.keys = kv.keys.index_select(rows, 0)?;
+        kv.values = kv.values.index_select(rows, 0)?;
+    }
+    Ok(())
+}
+
+/// Last-axis length of a key/value cache.
+pub fn cached_len(cache: &Option<KeyValue>) -> candle_core::Result<usize> {
+    match cache {
+        None => Ok(0),
+        Some(kv) => kv.keys.dim(D::Minus2),
+    }
+}

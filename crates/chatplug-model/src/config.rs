@@ -1,0 +1,268 @@
+//! `config.json` as written by HF `T5Config` (and `MT5Config`).
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{ModelError, Result};
+
+/// The activation inside the feed-forward block, HF `ACT2FN` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    Relu,
+    /// `gelu`: the exact, erf-based GELU.
+    GeluErf,
+    /// `gelu_new` / `gelu_pytorch_tanh`: the tanh approximation (what mT5 uses).
+    GeluTanh,
+    Silu,
+}
+
+impl Activation {
+    fn from_hf_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "relu" => Activation::Relu,
+            "gelu" => Activation::GeluErf,
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Activation::GeluTanh,
+            "silu" | "swish" => Activation::Silu,
+            _ => return None,
+        })
+    }
+}
+
+/// The subset of `T5Config` that determines the computation. Unknown fields are ignored,
+/// as HF does; fields with a wrong type or value are errors naming the field.
+#[derive(Debug, Clone)]
+pub struct T5Config {
+    pub vocab_size: usize,
+    pub d_model: usize,
+    pub d_kv: usize,
+    pub d_ff: usize,
+    pub num_layers: usize,
+    pub num_decoder_layers: usize,
+    pub num_heads: usize,
+    pub relative_attention_num_buckets: usize,
+    pub relative_attention_max_distance: usize,
+    pub layer_norm_epsilon: f64,
+    pub activation: Activation,
+    pub is_gated: bool,
+    pub tie_word_embeddings: bool,
+    pub pad_token_id: u32,
+    pub eos_token_id: Vec<u32>,
+    pub decoder_start_token_id: u32,
+}
+
+#[derive(Deserialize)]
+struct RawConfig {
+    #[serde(default = "defaults::vocab_size")]
+    vocab_size: usize,
+    #[serde(default = "defaults::d_model")]
+    d_model: usize,
+    #[serde(default = "defaults::d_kv")]
+    d_kv: usize,
+    #[serde(default = "defaults::d_ff")]
+    d_ff: usize,
+    #[serde(default = "defaults::num_layers")]
+    num_layers: usize,
+    #[serde(default)]
+    num_decoder_layers: Option<usize>,
+    #[serde(default = "defaults::num_heads")]
+    num_heads: usize,
+    #[serde(default = "defaults::buckets")]
+    relative_attention_num_buckets: usize,
+    #[serde(default = "defaults::max_distance")]
+    relative_attention_max_distance: usize,
+    #[serde(default = "defaults::eps")]
+    layer_norm_epsilon: f64,
+    #[serde(default = "defaults::feed_forward_proj")]
+    feed_forward_proj: String,
+    #[serde(default = "defaults::tie")]
+    tie_word_embeddings: bool,
+    #[serde(default)]
+    pad_token_id: Option<u32>,
+    #[serde(default)]
+    eos_token_id: Option<EosIds>,
+    #[serde(default)]
+    decoder_start_token_id: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EosIds {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+mod defaults {
+    // HF `T5Config.__init__` defaults.
+    pub fn vocab_size() -> usize {
+        32128
+    }
+    pub fn d_model() -> usize {
+        512
+    }
+    pub fn d_kv() -> usize {
+        64
+    }
+    pub fn d_ff() -> usize {
+        2048
+    }
+    pub fn num_layers() -> usize {
+        6
+    }
+    pub fn num_heads() -> usize {
+        8
+    }
+    pub fn buckets() -> usize {
+        32
+    }
+    pub fn max_distance() -> usize {
+        128
+    }
+    pub fn eps() -> f64 {
+        1e-6
+    }
+    pub fn feed_forward_proj() -> String {
+        "relu".to_string()
+    }
+    pub fn tie() -> bool {
+        true
+    }
+}
+
+impl T5Config {
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ModelError::file(path, format!("cannot read model config: {e}")))?;
+        Self::from_json_str(&text, path)
+    }
+
+    /// Parses config JSON; `path` is only used in error messages.
+    pub fn from_json_str(text: &str, path: &Path) -> Result<Self> {
+        let raw: RawConfig = serde_json::from_str(text).map_err(|e| {
+            let message = e.to_string();
+            // serde names the field in its message ("invalid type ... for key `d_model`" is not
+            // always given), so extract it when present.
+            let field = message
+                .split('`')
+                .nth(1)
+                .unwrap_or("(config)")
+                .to_string();
+            ModelError::Config {
+                path: path.to_path_buf(),
+                field,
+                message,
+            }
+        })?;
+        let bad = |field: &str, message: String| ModelError::Config {
+            path: path.to_path_buf(),
+            field: field.to_string(),
+            message,
+        };
+
+        let (activation, is_gated) = parse_feed_forward_proj(&raw.feed_forward_proj)
+            .ok_or_else(|| {
+                bad(
+                    "feed_forward_proj",
+                    format!(
+                        "`{}` is not supported; expected `relu`, `gelu`, `gated-gelu`, `gated-silu`, \
+                         or `[gated-]ACT` with ACT one of relu, gelu, gelu_new, silu",
+                        raw.feed_forward_proj
+                    ),
+                )
+            })?;
+        for (field, value) in [
+            ("vocab_size", raw.vocab_size),
+            ("d_model", raw.d_model),
+            ("d_kv", raw.d_kv),
+            ("d_ff", raw.d_ff),
+            ("num_heads", raw.num_heads),
+            ("num_layers", raw.num_layers),
+            ("relative_attention_num_buckets", raw.relative_attention_num_buckets),
+        ] {
+            if value == 0 {
+                return Err(bad(field, "must be greater than 0".to_string()));
+            }
+        }
+        if !(raw.layer_norm_epsilon > 0.0) {
+            return Err(bad("layer_norm_epsilon", "must be positive".to_string()));
+        }
+        let pad_token_id = raw.pad_token_id.unwrap_or(0);
+        let eos_token_id = match raw.eos_token_id {
+            None => vec![1],
+            Some(EosIds::One(id)) => vec![id],
+            Some(EosIds::Many(ids)) => ids,
+        };
+        Ok(T5Config {
+            vocab_size: raw.vocab_size,
+            d_model: raw.d_model,
+            d_kv: raw.d_kv,
+            d_ff: raw.d_ff,
+            num_layers: raw.num_layers,
+            num_decoder_layers: raw.num_decoder_layers.unwrap_or(raw.num_layers),
+            num_heads: raw.num_heads,
+            relative_attention_num_buckets: raw.relative_attention_num_buckets,
+            relative_attention_max_distance: raw.relative_attention_max_distance,
+            layer_norm_epsilon: raw.layer_norm_epsilon,
+            activation,
+            is_gated,
+            tie_word_embeddings: raw.tie_word_embeddings,
+            pad_token_id,
+            eos_token_id,
+            // HF T5 falls back to the pad token as decoder start.
+            decoder_start_token_id: raw.decoder_start_token_id.unwrap_or(pad_token_id),
+        })
+    }
+
+    /// Width of the attention projections (`num_heads * d_kv`, not necessarily `d_model`).
+    pub fn inner_dim(&self) -> usize {
+        self.num_heads * self.d_kv
+    }
+}
+
+/// HF: `act_info = feed_forward_proj.split("-")`, gated when it starts with `gated`,
+/// and `gated-gelu` means `gelu_new` for backwards compatibility.
+fn parse_feed_forward_proj(value: &str) -> Option<(Activation, bool)> {
+    if value == "gated-gelu" {
+        return Some((Activation::GeluTanh, true));
+    }
+    let parts: Vec<&str> = value.split('-').collect();
+    match parts.as_slice() {
+        [act] => Some((Activation::from_hf_name(act)?, false)),
+        ["gated", act] => Some((Activation::from_hf_name(act)?, true)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<T5Config> {
+        T5Config::from_json_str(json, Path::new("config.json"))
+    }
+
+    #[test]
+    fn mt5_xl_fields() {
+        let c = parse(
+            r#"{"d_model":2048,"d_kv":64,"d_ff":5120,"num_layers":24,"num_heads":32,
+                "feed_forward_proj":"gated-gelu","tie_word_embeddings":false,"vocab_size":250112,
+                "decoder_start_token_id":0}"#,
+        )
+        .unwrap();
+        assert_eq!(c.num_decoder_layers, 24);
+        assert_eq!(c.activation, Activation::GeluTanh);
+        assert!(c.is_gated);
+        assert!(!c.tie_word_embeddings);
+        assert_eq!(c.eos_token_id, vec![1]);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = parse(r#"{"feed_forward_proj":"gated-tanhshrink"}"#).unwrap_err();
+        assert!(err.to_string().contains("feed_forward_proj"), "{err}");
+        let err = parse(r#"{"d_model":"big"}"#).unwrap_err();
+        assert!(err.to_string().contains("config.json"), "{err}");
+        let err = parse(r#"{"num_heads":0}"#).unwrap_err();
+        assert!(err.to_string().contains("num_heads"), "{err}");
+    }
+}

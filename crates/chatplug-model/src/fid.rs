@@ -1,0 +1,366 @@
+//! The Fusion-in-Decoder T5 model: passages encoded as one padded batch, encoder outputs
+//! concatenated, and a decoder that cross-attends over all of them.
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+
+use crate::attention::{cached_len, reorder, Attention, KeyValue};
+use crate::config::T5Config;
+use crate::error::{ModelError, Result};
+use crate::layers::{relative_position_bucket, FeedForward, Linear, RmsNorm};
+use crate::weights::WeightStore;
+
+struct EncoderLayer {
+    attention_norm: RmsNorm,
+    attention: Attention,
+    ff_norm: RmsNorm,
+    ff: FeedForward,
+}
+
+struct DecoderLayer {
+    self_attention_norm: RmsNorm,
+    self_attention: Attention,
+    cross_attention_norm: RmsNorm,
+    cross_attention: Attention,
+    ff_norm: RmsNorm,
+    ff: FeedForward,
+}
+
+/// How the final decoder states become vocabulary logits.
+enum OutputHead {
+    /// `lm_head` is the shared embedding; T5 rescales the states by `d_model^-0.5` first.
+    Tied(Linear),
+    Untied(Linear),
+}
+
+pub struct FidT5 {
+    config: T5Config,
+    device: Device,
+    dtype: DType,
+    shared: Tensor,
+    encoder_layers: Vec<EncoderLayer>,
+    encoder_final_norm: RmsNorm,
+    /// (buckets, heads)
+    encoder_relative_bias: Tensor,
+    decoder_layers: Vec<DecoderLayer>,
+    decoder_final_norm: RmsNorm,
+    decoder_relative_bias: Tensor,
+    head: OutputHead,
+}
+
+/// The encoder side of one request, computed once and shared by every hypothesis.
+pub struct EncodedPassages {
+    /// Cross-attention keys/values per decoder layer, (1, heads, passages*len, d_kv).
+    cross: Vec<KeyValue>,
+    /// 0 for real tokens, the most negative f32 for padding: (1, 1, 1, passages*len).
+    cross_mask: Tensor,
+    pub num_passages: usize,
+    pub passage_len: usize,
+}
+
+/// Self-attention caches of a batch of hypotheses.
+pub struct DecoderState {
+    caches: Vec<Option<KeyValue>>,
+}
+
+impl DecoderState {
+    pub fn position(&self) -> usize {
+        self.caches
+            .first()
+            .map(|c| cached_len(c).unwrap_or(0))
+            .unwrap_or(0)
+    }
+}
+
+impl FidT5 {
+    /// Loads `config.json` and the checkpoint from a model directory, as released.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        let config_path = dir.join("config.json");
+        if !config_path.is_file() {
+            return Err(ModelError::file(&config_path, "missing model config"));
+        }
+        let config = T5Config::from_file(&config_path)?;
+        let mut store = WeightStore::open(dir, DType::F32, device)?;
+        let model = Self::from_store(config, &mut store, device)?;
+        store.finish()?;
+        Ok(model)
+    }
+
+    fn from_store(config: T5Config, store: &mut WeightStore, device: &Device) -> Result<Self> {
+        let (v, d, h) = (config.vocab_size, config.d_model, config.num_heads);
+        let eps = config.layer_norm_epsilon;
+        let buckets = config.relative_attention_num_buckets;
+
+        // The shared embedding may be stored once under any of its tied names.
+        let shared_name = ["shared.weight", "encoder.embed_tokens.weight", "decoder.embed_tokens.weight"]
+            .into_iter()
+            .find(|n| store.contains(n))
+            .unwrap_or("shared.weight");
+        let shared = store.take(shared_name, &[v, d])?;
+        for tied in ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"] {
+            store.ignore_if_shaped(tied, &[v, d])?;
+        }
+        // HF drops this unused tensor on load (`_keys_to_ignore_on_load_unexpected`).
+        store.ignore_if_shaped(
+            "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight",
+            &[buckets, h],
+        )?;
+
+        let mut encoder_layers = Vec::with_capacity(config.num_layers);
+        for i in 0..config.num_layers {
+            let p = format!("encoder.block.{i}.layer");
+            encoder_layers.push(EncoderLayer {
+                attention_norm: RmsNorm::load(store, &format!("{p}.0.layer_norm"), d, eps)?,
+                attention: Attention::load(store, &format!("{p}.0.SelfAttention"), &config)?,
+                ff_norm: RmsNorm::load(store, &format!("{p}.1.layer_norm"), d, eps)?,
+                ff: FeedForward::load(store, &format!("{p}.1.DenseReluDense"), &config)?,
+            });
+        }
+        let encoder_relative_bias = store.take(
+            "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+            &[buckets, h],
+        )?;
+        let encoder_final_norm = RmsNorm::load(store, "encoder.final_layer_norm", d, eps)?;
+
+        let mut decoder_layers = Vec::with_capacity(config.num_decoder_layers);
+        for i in 0..config.num_decoder_layers {
+            let p = format!("decoder.block.{i}.layer");
+            decoder_layers.push(DecoderLayer {
+                self_attention_norm: RmsNorm::load(store, &format!("{p}.0.layer_norm"), d, eps)?,
+                self_attention: Attention::load(store, &format!("{p}.0.SelfAttention"), &config)?,
+                cross_attention_norm: RmsNorm::load(store, &format!("{p}.1.layer_norm"), d, eps)?,
+                cross_attention: Attention::load(store, &format!("{p}.1.EncDecAttention"), &config)?,
+                ff_norm: RmsNorm::load(store, &format!("{p}.2.layer_norm"), d, eps)?,
+                ff: FeedForward::load(store, &format!("{p}.2.DenseReluDense"), &config)?,
+            });
+        }
+        let decoder_relative_bias = store.take(
+            "decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+            &[buckets, h],
+        )?;
+        let decoder_final_norm = RmsNorm::load(store, "decoder.final_layer_norm", d, eps)?;
+
+        let head = if config.tie_word_embeddings {
+            // A stored copy of the tied head is ignored, as in HF.
+            store.ignore_if_shaped("lm_head.weight", &[v, d])?;
+            OutputHead::Tied(Linear::from_weight(shared.clone())?)
+        } else {
+            OutputHead::Untied(Linear::load(store, "lm_head", v, d)?)
+        };
+
+        Ok(FidT5 {
+            config,
+            device: device.clone(),
+            dtype: DType::F32,
+            shared,
+            encoder_layers,
+            encoder_final_norm,
+            encoder_relative_bias,
+            decoder_layers,
+            decoder_final_norm,
+            decoder_relative_bias,
+            head,
+        })
+    }
+
+    pub fn config(&self) -> &T5Config {
+        &self.config
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn embed(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
+        let dims = ids.dims().to_vec();
+        let flat = self.shared.embedding(&ids.flatten_all()?)?;
+        let mut out_dims = dims;
+        out_dims.push(self.config.d_model);
+        flat.reshape(out_dims)
+    }
+
+    fn check_ids(&self, ids: &[u32], what: &str) -> Result<()> {
+        if let Some(bad) = ids.iter().find(|&&id| id as usize >= self.config.vocab_size) {
+            return Err(ModelError::Input(format!(
+                "{what}: token id {bad} is outside the model vocabulary (vocab_size {})",
+                self.config.vocab_size
+            )));
+        }
+        Ok(())
+    }
+
+    /// Encodes FiD passages (token ids, unpadded or padded with 0) as one padded batch and
+    /// prepares the cross-attention memory of every decoder layer.
+    pub fn encode(&self, passages: &[Vec<u32>]) -> Result<EncodedPassages> {
+        if passages.is_empty() {
+            return Err(ModelError::Input("a request needs at least one passage".into()));
+        }
+        let pad = self.config.pad_token_id;
+        // Trailing pads are padding; the longest passage sets the batch length.
+        let lengths: Vec<usize> = passages
+            .iter()
+            .map(|p| p.len() - p.iter().rev().take_while(|&&t| t == pad).count())
+            .collect();
+        let passage_len = lengths.iter().copied().max().unwrap_or(0);
+        if passage_len == 0 {
+            return Err(ModelError::Input("every passage is empty (only padding)".into()));
+        }
+        let n = passages.len();
+        let mut ids = vec![pad; n * passage_len];
+        let mut mask = vec![0f32; n * passage_len];
+        for (i, (p, &len)) in passages.iter().zip(&lengths).enumerate() {
+            self.check_ids(p, &format!("passage {i}"))?;
+            ids[i * passage_len..i * passage_len + len].copy_from_slice(&p[..len]);
+            // HF masks by `ids != pad`, so a pad id inside a passage is masked too.
+            for (j, &t) in p[..len].iter().enumerate() {
+                mask[i * passage_len + j] = if t == pad { 0.0 } else { 1.0 };
+            }
+        }
+        let ids = Tensor::from_vec(ids, (n, passage_len), &self.device)?;
+        let additive: Vec<f32> = mask
+            .iter()
+            .map(|&m| if m > 0.0 { 0.0 } else { f32::MIN })
+            .collect();
+        let additive = Tensor::from_vec(additive, (n, 1, 1, passage_len), &self.device)?;
+
+        let position_bias = self.encoder_position_bias(passage_len)?;
+        let bias = position_bias.broadcast_add(&additive)?.to_dtype(self.dtype)?;
+
+        let mut hidden = self.embed(&ids)?;
+        for layer in &self.encoder_layers {
+            let normed = layer.attention_norm.forward(&hidden)?;
+            hidden = (hidden + layer.attention.forward_full(&normed, &bias)?)?;
+            let normed = layer.ff_norm.forward(&hidden)?;
+            hidden = (hidden + layer.ff.forward(&normed)?)?;
+        }
+        let hidden = self.encoder_final_norm.forward(&hidden)?;
+        // Fusion: (passages, len, d) → (1, passages*len, d).
+        let fused = hidden.reshape((1, n * passage_len, self.config.d_model))?;
+        let cross = self
+            .decoder_layers
+            .iter()
+            .map(|layer| layer.cross_attention.project_key_value(&fused))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let cross_mask = additive.reshape((1, 1, 1, n * passage_len))?;
+        Ok(EncodedPassages {
+            cross,
+            cross_mask,
+            num_passages: n,
+            passage_len,
+        })
+    }
+
+    /// (1, heads, len, len) bidirectional relative position bias.
+    fn encoder_position_bias(&self, len: usize) -> candle_core::Result<Tensor> {
+        let c = &self.config;
+        let mut buckets = Vec::with_capacity(len * len);
+        for q in 0..len as i64 {
+            for k in 0..len as i64 {
+                buckets.push(relative_position_bucket(
+                    k - q,
+                    true,
+                    c.relative_attention_num_buckets,
+                    c.relative_attention_max_distance,
+                ) as u32);
+            }
+        }
+        let buckets = Tensor::from_vec(buckets, len * len, &self.device)?;
+        self.encoder_relative_bias
+            .embedding(&buckets)? // (len*len, heads)
+            .reshape((len, len, c.num_heads))?
+            .permute((2, 0, 1))?
+            .unsqueeze(0)?
+            .contiguous()
+    }
+
+    /// (1, heads, 1, position+1): the causal bias row of the query at `position`.
+    fn decoder_position_bias(&self, position: usize) -> candle_core::Result<Tensor> {
+        let c = &self.config;
+        let buckets: Vec<u32> = (0..=position as i64)
+            .map(|k| {
+                relative_position_bucket(
+                    k - position as i64,
+                    false,
+                    c.relative_attention_num_buckets,
+                    c.relative_attention_max_distance,
+                ) as u32
+            })
+            .collect();
+        let buckets = Tensor::from_vec(buckets, position + 1, &self.device)?;
+        self.decoder_relative_bias
+            .embedding(&buckets)? // (positions, heads)
+            .t()?
+            .reshape((1, c.num_heads, 1, position + 1))?
+            .contiguous()
+    }
+
+    pub fn new_decoder_state(&self) -> DecoderState {
+        DecoderState {
+            caches: (0..self.decoder_layers.len()).map(|_| None).collect(),
+        }
+    }
+
+    /// Feeds one token per hypothesis and returns next-token logits, (hypotheses, vocab), f32.
+    pub fn decode_step(
+        &self,
+        encoded: &EncodedPassages,
+        state: &mut DecoderState,
+        tokens: &[u32],
+    ) -> Result<Tensor> {
+        self.check_ids(tokens, "decoder input")?;
+        let batch = tokens.len();
+        let position = state.position();
+        let bias = self.decoder_position_bias(position)?.to_dtype(self.dtype)?;
+        let ids = Tensor::from_vec(tokens.to_vec(), (batch, 1), &self.device)?;
+        let mut hidden = self.embed(&ids)?;
+        for ((layer, cache), memory) in self
+            .decoder_layers
+            .iter()
+            .zip(state.caches.iter_mut())
+            .zip(&encoded.cross)
+        {
+            let normed = layer.self_attention_norm.forward(&hidden)?;
+            hidden = (hidden + layer.self_attention.forward_step(&normed, cache, &bias)?)?;
+            let normed = layer.cross_attention_norm.forward(&hidden)?;
+            hidden = (hidden
+                + layer
+                    .cross_attention
+                    .forward_cross(&normed, memory, &encoded.cross_mask)?)?;
+            let normed = layer.ff_norm.forward(&hidden)?;
+            hidden = (hidden + layer.ff.forward(&normed)?)?;
+        }
+        let hidden = self.decoder_final_norm.forward(&hidden)?.squeeze(1)?;
+        let logits = match &self.head {
+            OutputHead::Tied(head) => {
+                head.forward(&(hidden * (self.config.d_model as f64).powf(-0.5))?)?
+            }
+            OutputHead::Untied(head) => head.forward(&hidden)?,
+        };
+        Ok(logits.to_dtype(DType::F32)?)
+    }
+
+    /// Keeps hypotheses `rows` (with repetition) of the decoder caches, in that order.
+    pub fn reorder(&self, state: &mut DecoderState, rows: &[u32]) -> Result<()> {
+        let rows = Tensor::from_vec(rows.to_vec(), rows.len(), &self.device)?;
+        for cache in state.caches.iter_mut() {
+            reorder(cache, &rows)?;
+        }
+        Ok(())
+    }
+
+    /// Raw logits of the last decoder position for one request (teacher forcing).
+    pub fn forward_logits(&self, passages: &[Vec<u32>], decoder_input_ids: &[u32]) -> Result<Vec<f32>> {
+        if decoder_input_ids.is_empty() {
+            return Err(ModelError::Input("decoder_input_ids is empty".into()));
+        }
+        let encoded = self.encode(passages)?;
+        let mut state = self.new_decoder_state();
+        let mut logits = None;
+        for &token in decoder_input_ids {
+            logits = Some(self.decode_step(&encoded, &mut state, &[token])?);
+        }
+        Ok(logits.unwrap().squeeze(0)?.to_vec1::<f32>()?)
+    }
+}
+

@@ -1,0 +1,186 @@
+//! The T5 building blocks: linear maps, the RMS layer norm, the feed-forward block,
+//! relative position buckets and a numerically HF-equal softmax.
+
+use candle_core::{DType, Tensor, D};
+
+use crate::config::{Activation, T5Config};
+use crate::error::Result;
+use crate::weights::WeightStore;
+
+/// A bias-free linear map (T5 has no biases), `y = x W^T`.
+pub struct Linear {
+    weight_t: Tensor,
+}
+
+impl Linear {
+    pub fn load(store: &mut WeightStore, name: &str, out_dim: usize, in_dim: usize) -> Result<Self> {
+        let weight = store.take(&format!("{name}.weight"), &[out_dim, in_dim])?;
+        Ok(Self::from_weight(weight)?)
+    }
+
+    pub fn from_weight(weight: Tensor) -> candle_core::Result<Self> {
+        // Stored transposed and contiguous so every call is a plain row-major GEMM.
+        Ok(Linear {
+            weight_t: weight.t()?.contiguous()?,
+        })
+    }
+
+    /// Applies the map to the last dimension of `x` (any rank ≥ 2).
+    pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let dims = x.dims();
+        let in_dim = dims[dims.len() - 1];
+        let rows = x.elem_count() / in_dim;
+        let y = x.reshape((rows, in_dim))?.matmul(&self.weight_t)?;
+        let mut out_dims = dims.to_vec();
+        *out_dims.last_mut().unwrap() = self.weight_t.dim(1)?;
+        y.reshape(out_dims)
+    }
+
+    pub fn out_dim(&self) -> usize {
+        self.weight_t.dims()[1]
+    }
+}
+
+/// T5's layer norm: no mean subtraction, no bias, variance computed in f32.
+pub struct RmsNorm {
+    weight: Tensor,
+    eps: f64,
+}
+
+impl RmsNorm {
+    pub fn load(store: &mut WeightStore, name: &str, dim: usize, eps: f64) -> Result<Self> {
+        Ok(RmsNorm {
+            weight: store.take(&format!("{name}.weight"), &[dim])?,
+            eps,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let dtype = x.dtype();
+        let xf = x.to_dtype(DType::F32)?;
+        let variance = xf.sqr()?.mean_keepdim(D::Minus1)?;
+        let normed = xf.broadcast_div(&(variance + self.eps)?.sqrt()?)?;
+        normed.to_dtype(dtype)?.broadcast_mul(&self.weight)
+    }
+}
+
+/// `DenseReluDense` / `DenseGatedActDense`.
+pub struct FeedForward {
+    wi: Linear,
+    wi_1: Option<Linear>,
+    wo: Linear,
+    activation: Activation,
+}
+
+impl FeedForward {
+    pub fn load(store: &mut WeightStore, prefix: &str, config: &T5Config) -> Result<Self> {
+        let (d, f) = (config.d_model, config.d_ff);
+        let (wi, wi_1) = if config.is_gated {
+            (
+                Linear::load(store, &format!("{prefix}.wi_0"), f, d)?,
+                Some(Linear::load(store, &format!("{prefix}.wi_1"), f, d)?),
+            )
+        } else {
+            (Linear::load(store, &format!("{prefix}.wi"), f, d)?, None)
+        };
+        Ok(FeedForward {
+            wi,
+            wi_1,
+            wo: Linear::load(store, &format!("{prefix}.wo"), d, f)?,
+            activation: config.activation,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let hidden = activate(&self.wi.forward(x)?, self.activation)?;
+        let hidden = match &self.wi_1 {
+            Some(wi_1) => hidden.mul(&wi_1.forward(x)?)?,
+            None => hidden,
+        };
+        self.wo.forward(&hidden)
+    }
+}
+
+fn activate(x: &Tensor, activation: Activation) -> candle_core::Result<Tensor> {
+    match activation {
+        Activation::Relu => x.relu(),
+        Activation::GeluErf => x.gelu_erf(),
+        Activation::GeluTanh => x.gelu(),
+        Activation::Silu => x.silu(),
+    }
+}
+
+/// Softmax over the last dimension, computed in f32.
+pub fn softmax_last_dim(x: &Tensor) -> candle_core::Result<Tensor> {
+    let dtype = x.dtype();
+    let x = x.to_dtype(DType::F32)?;
+    let max = x.max_keepdim(D::Minus1)?;
+    let exp = x.broadcast_sub(&max)?.exp()?;
+    let sum = exp.sum_keepdim(D::Minus1)?;
+    exp.broadcast_div(&sum)?.to_dtype(dtype)
+}
+
+/// HF `T5Attention._relative_position_bucket`, with the same f32 arithmetic so that bucket
+/// boundaries fall exactly where torch puts them.
+pub fn relative_position_bucket(
+    relative_position: i64,
+    bidirectional: bool,
+    num_buckets: usize,
+    max_distance: usize,
+) -> usize {
+    let mut num_buckets = num_buckets as i64;
+    let mut bucket = 0i64;
+    let distance = if bidirectional {
+        num_buckets /= 2;
+        if relative_position > 0 {
+            bucket += num_buckets;
+        }
+        relative_position.abs()
+    } else {
+        -relative_position.min(0)
+    };
+    let max_exact = num_buckets / 2;
+    if distance < max_exact {
+        bucket += distance;
+    } else {
+        let log_ratio = ((distance as f32) / (max_exact as f32)).ln();
+        let scale = ((max_distance as f64) / (max_exact as f64)).ln() as f32;
+        let large = max_exact + (log_ratio / scale * ((num_buckets - max_exact) as f32)) as i64;
+        bucket += large.min(num_buckets - 1);
+    }
+    bucket as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative_position_bucket as bucket;
+
+    #[test]
+    fn buckets_match_hf_for_mt5_settings() {
+        // Values from HF `_relative_position_bucket(…, bidirectional=True, 32, 128)`.
+        let expected = [
+            (-200, 15),
+            (-128, 15),
+            (-64, 14),
+            (-16, 10),
+            (-9, 8),
+            (-8, 8),
+            (-7, 7),
+            (0, 0),
+            (1, 17),
+            (7, 23),
+            (8, 24),
+            (16, 26),
+            (100, 31),
+        ];
+        for (rel, want) in expected {
+            assert_eq!(bucket(rel, true, 32, 128), want, "relative position {rel}");
+        }
+        // Causal (decoder) buckets only look back.
+        assert_eq!(bucket(3, false, 32, 128), 0);
+        assert_eq!(bucket(-3, false, 32, 128), 3);
+        assert_eq!(bucket(-16, false, 32, 128), 16);
+        assert_eq!(bucket(-32, false, 32, 128), 21);
+        assert_eq!(bucket(-1000, false, 32, 128), 31);
+    }
+}

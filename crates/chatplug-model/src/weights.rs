@@ -1,0 +1,296 @@
+//! Finding and reading checkpoint tensors: `model.safetensors`, sharded safetensors with an
+//! index, `pytorch_model.bin` (torch zip pickle, optionally sharded), with the ChatPLUG/XDPX
+//! training key layouts mapped to HF names.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+
+use crate::error::{ModelError, Result};
+
+/// Where one tensor lives.
+struct Entry {
+    source: usize,
+    original_key: String,
+}
+
+enum Source {
+    Safetensors(candle_core::safetensors::MmapedSafetensors, PathBuf),
+    Pickle(candle_core::pickle::PthTensors, PathBuf),
+}
+
+/// The tensors of a checkpoint under their HF names. Tensors are read lazily, converted to the
+/// compute dtype, and ticked off as the model takes them, so that leftovers can be reported.
+pub struct WeightStore {
+    dir: PathBuf,
+    sources: Vec<Source>,
+    entries: BTreeMap<String, Entry>,
+    taken: HashSet<String>,
+    dtype: DType,
+    device: Device,
+}
+
+/// Checkpoint file names looked for, in order of preference.
+pub const CHECKPOINT_FILES: [&str; 4] = [
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+];
+
+impl WeightStore {
+    pub fn open(dir: &Path, dtype: DType, device: &Device) -> Result<Self> {
+        let checkpoint_error = |message: String| ModelError::Checkpoint {
+            dir: dir.to_path_buf(),
+            message,
+        };
+        let found = CHECKPOINT_FILES
+            .iter()
+            .map(|name| dir.join(name))
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                checkpoint_error(format!(
+                    "no weights found; expected one of {}",
+                    CHECKPOINT_FILES.join(", ")
+                ))
+            })?;
+        let name = found.file_name().unwrap().to_string_lossy().to_string();
+        let files = if name.ends_with(".index.json") {
+            shard_files(&found)?
+        } else {
+            vec![found]
+        };
+        let mut sources = Vec::with_capacity(files.len());
+        for file in files {
+            if !file.is_file() {
+                return Err(ModelError::file(&file, "shard listed in the index is missing"));
+            }
+            let source = if file.extension().is_some_and(|e| e == "safetensors") {
+                // SAFETY: the file is mapped read-only; like every mmap user we rely on it not
+                // being truncated while the model loads.
+                let st = unsafe { candle_core::safetensors::MmapedSafetensors::new(&file) }
+                    .map_err(|e| ModelError::file(&file, format!("not a valid safetensors file: {e}")))?;
+                Source::Safetensors(st, file)
+            } else {
+                let pth = candle_core::pickle::PthTensors::new(&file, None).map_err(|e| {
+                    ModelError::file(&file, format!("not a readable torch checkpoint: {e}"))
+                })?;
+                Source::Pickle(pth, file)
+            };
+            sources.push(source);
+        }
+
+        let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
+        for (index, source) in sources.iter().enumerate() {
+            let keys: Vec<String> = match source {
+                Source::Safetensors(st, _) => st.tensors().into_iter().map(|(k, _)| k).collect(),
+                Source::Pickle(pth, _) => pth.tensor_infos().keys().cloned().collect(),
+            };
+            for key in keys {
+                let hf_name = hf_key(&key);
+                if let Some(previous) = entries.get(&hf_name) {
+                    return Err(checkpoint_error(format!(
+                        "tensors `{}` and `{key}` both map to `{hf_name}`",
+                        previous.original_key
+                    )));
+                }
+                entries.insert(
+                    hf_name,
+                    Entry {
+                        source: index,
+                        original_key: key,
+                    },
+                );
+            }
+        }
+        if entries.is_empty() {
+            return Err(checkpoint_error("the checkpoint holds no tensors".to_string()));
+        }
+        Ok(WeightStore {
+            dir: dir.to_path_buf(),
+            sources,
+            entries,
+            taken: HashSet::new(),
+            dtype,
+            device: device.clone(),
+        })
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    /// Reads tensor `name` (HF naming), checks its shape, converts it to the compute dtype.
+    pub fn take(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
+        self.take_optional(name, shape)?.ok_or_else(|| ModelError::Checkpoint {
+            dir: self.dir.clone(),
+            message: format!("missing tensor `{name}` (expected shape {shape:?})"),
+        })
+    }
+
+    pub fn take_optional(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor>> {
+        let Some(entry) = self.entries.get(name) else {
+            return Ok(None);
+        };
+        let (tensor, file) = match &self.sources[entry.source] {
+            Source::Safetensors(st, file) => (st.load(&entry.original_key, &Device::Cpu), file),
+            Source::Pickle(pth, file) => (
+                pth.get(&entry.original_key).and_then(|t| {
+                    t.ok_or_else(|| candle_core::Error::Msg("tensor vanished".to_string()))
+                }),
+                file,
+            ),
+        };
+        let tensor = tensor.map_err(|e| {
+            ModelError::file(file, format!("cannot read tensor `{}`: {e}", entry.original_key))
+        })?;
+        if tensor.dims() != shape {
+            return Err(ModelError::Checkpoint {
+                dir: self.dir.clone(),
+                message: format!(
+                    "tensor `{}` has shape {:?}, expected {shape:?} from config.json",
+                    entry.original_key,
+                    tensor.dims()
+                ),
+            });
+        }
+        if !matches!(tensor.dtype(), DType::F32 | DType::F16 | DType::BF16) {
+            return Err(ModelError::Checkpoint {
+                dir: self.dir.clone(),
+                message: format!(
+                    "tensor `{}` has dtype {:?}; only f32, f16 and bf16 weights are supported",
+                    entry.original_key,
+                    tensor.dtype()
+                ),
+            });
+        }
+        let tensor = tensor.to_dtype(self.dtype)?.to_device(&self.device)?;
+        self.taken.insert(name.to_string());
+        Ok(Some(tensor))
+    }
+
+    /// Accepts, without reading it, a tensor that HF itself ignores when present (tied
+    /// copies, an unused bias), as long as its shape is the expected one.
+    pub fn ignore_if_shaped(&mut self, name: &str, shape: &[usize]) -> Result<()> {
+        let Some(entry) = self.entries.get(name) else {
+            return Ok(());
+        };
+        let stored: Vec<usize> = match &self.sources[entry.source] {
+            Source::Safetensors(st, file) => st
+                .get(&entry.original_key)
+                .map_err(|e| ModelError::file(file, format!("cannot read `{}`: {e}", entry.original_key)))?
+                .shape()
+                .to_vec(),
+            Source::Pickle(pth, _) => pth.tensor_infos()[&entry.original_key].layout.dims().to_vec(),
+        };
+        if stored != shape {
+            return Err(ModelError::Checkpoint {
+                dir: self.dir.clone(),
+                message: format!(
+                    "tensor `{}` has shape {stored:?}, expected {shape:?} from config.json",
+                    entry.original_key
+                ),
+            });
+        }
+        self.taken.insert(name.to_string());
+        Ok(())
+    }
+
+    /// Fails when the checkpoint holds tensors that the configured model does not use.
+    pub fn finish(self) -> Result<()> {
+        let extra: Vec<&str> = self
+            .entries
+            .iter()
+            .filter(|(name, _)| !self.taken.contains(*name))
+            .map(|(_, e)| e.original_key.as_str())
+            .collect();
+        if extra.is_empty() {
+            return Ok(());
+        }
+        let shown: Vec<&str> = extra.iter().take(8).copied().collect();
+        Err(ModelError::Checkpoint {
+            dir: self.dir,
+            message: format!(
+                "{} unexpected tensor(s) that config.json does not account for: {}{}",
+                extra.len(),
+                shown.join(", "),
+                if extra.len() > shown.len() { ", …" } else { "" }
+            ),
+        })
+    }
+}
+
+fn shard_files(index_path: &Path) -> Result<Vec<PathBuf>> {
+    let text = std::fs::read_to_string(index_path)
+        .map_err(|e| ModelError::file(index_path, format!("cannot read: {e}")))?;
+    let index: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| ModelError::file(index_path, format!("not valid JSON: {e}")))?;
+    let map = index
+        .get("weight_map")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| ModelError::file(index_path, "missing object field `weight_map`"))?;
+    let dir = index_path.parent().unwrap_or(Path::new("."));
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut seen = HashMap::new();
+    for (tensor, file) in map {
+        let file = file.as_str().ok_or_else(|| {
+            ModelError::file(index_path, format!("`weight_map.{tensor}` is not a file name"))
+        })?;
+        if seen.insert(file.to_string(), ()).is_none() {
+            files.push(dir.join(file));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Maps a checkpoint key to the HF `T5ForConditionalGeneration` name.
+///
+/// ChatPLUG (XDPX `FIDT5Chat`) checkpoints carry a DDP `module.` prefix, a `backbone.`
+/// prefix, and the FiD encoder wrapper names `backbone.encoder.encoder.block.N.module.layer…`.
+/// The original FiD code saves `encoder.encoder.block.N.module.layer…` without `backbone.`.
+pub fn hf_key(key: &str) -> String {
+    let mut key = key.to_string();
+    if key.starts_with("module.") {
+        key = key.replace("module.", "");
+    }
+    if let Some(rest) = key.strip_prefix("backbone.") {
+        key = rest.to_string();
+    }
+    if let Some(rest) = key.strip_prefix("encoder.encoder.") {
+        key = format!("encoder.{}", rest.replace("module.layer", "layer"));
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hf_key;
+
+    #[test]
+    fn chatplug_layouts_map_to_hf_names() {
+        assert_eq!(
+            hf_key("module.backbone.encoder.encoder.block.3.module.layer.0.SelfAttention.q.weight"),
+            "encoder.block.3.layer.0.SelfAttention.q.weight"
+        );
+        assert_eq!(
+            hf_key("backbone.encoder.encoder.block.0.module.layer.1.DenseReluDense.wi_0.weight"),
+            "encoder.block.0.layer.1.DenseReluDense.wi_0.weight"
+        );
+        assert_eq!(
+            hf_key("backbone.encoder.encoder.final_layer_norm.weight"),
+            "encoder.final_layer_norm.weight"
+        );
+        assert_eq!(hf_key("module.backbone.lm_head.weight"), "lm_head.weight");
+        assert_eq!(
+            hf_key("backbone.decoder.block.1.layer.2.layer_norm.weight"),
+            "decoder.block.1.layer.2.layer_norm.weight"
+        );
+        assert_eq!(
+            hf_key("encoder.encoder.block.0.module.layer.0.layer_norm.weight"),
+            "encoder.block.0.layer.0.layer_norm.weight"
+        );
+        assert_eq!(hf_key("shared.weight"), "shared.weight");
+    }
+}
