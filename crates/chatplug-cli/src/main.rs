@@ -1,1 +1,45 @@
-fn main() {}
+//! `chatplug`: the command-line entry point. Each subcommand lives in its own module and
+//! stays thin: parse input, call the library crates, print JSON.
+
+mod bench;
+mod generate;
+mod io;
+mod tokenize;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "chatplug", version, about = "ChatPLUG: knowledge-augmented, persona-aware Chinese dialogue (FiD-T5)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the FiD model on one JSON request and print the generated token ids (and texts).
+    Generate(generate::Args),
+    /// Tokenize texts with the model's tokenizer: {"texts": [...]} → {"ids": [[...], ...]}.
+    Tokenize(tokenize::Args),
+    /// Time encoder and decoder steps on one request (used by bench/bench_fid.py).
+    Bench(bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Generate(args) => generate::run(args),
+        Command::Tokenize(args) => tokenize::run(args),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line: the whole context chain, outermost first.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! `chatplug bench`: times the encoder and decoding on one request, for comparison with HF
+//! transformers by `bench/bench_fid.py`. Prints one JSON object with medians.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chatplug_model::{generate, GenerationConfig};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::io::{check_model_dir, load_model, parse_request, read_request};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    model: PathBuf,
+    /// JSON request: {"input_ids": [[...], ...], "new_tokens": N}; standard input when omitted.
+    #[arg(long)]
+    request: Option<PathBuf>,
+    /// Timed repetitions of each measurement (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Beam widths to time besides greedy search.
+    #[arg(long, default_values_t = vec![3])]
+    beams: Vec<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Request {
+    input_ids: Vec<Vec<u32>>,
+    new_tokens: usize,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let dir = check_model_dir(&args.model)?;
+    let request: Request = parse_request(read_request(args.request.as_deref())?)?;
+    let started = Instant::now();
+    let model = load_model(&dir)?;
+    let load_s = started.elapsed().as_secs_f64();
+    let repeats = args.repeats.max(1);
+
+    let encoder_ms = median_ms(repeats, || model.encode(&request.input_ids).map(|_| ()))?;
+    let mut results = serde_json::Map::new();
+    for beams in std::iter::once(1).chain(args.beams.iter().copied()) {
+        // Exactly `new_tokens` steps in both engines: EOS is forbidden until the limit.
+        let options = GenerationConfig::from_json(&json!({
+            "num_beams": beams,
+            "max_new_tokens": request.new_tokens,
+            "min_new_tokens": request.new_tokens,
+        }))?;
+        let total_ms = median_ms(repeats, || {
+            generate(&model, &request.input_ids, &options, None).map(|_| ())
+        })?;
+        let name = if beams == 1 { "greedy".to_string() } else { format!("beam{beams}") };
+        results.insert(
+            name,
+            json!({
+                "total_ms": total_ms,
+                "per_token_ms": (total_ms - encoder_ms) / request.new_tokens as f64,
+            }),
+        );
+    }
+    let reply = json!({
+        "engine": "chatplug",
+        "load_s": load_s,
+        "encoder_ms": encoder_ms,
+        "decode": results,
+        "peak_rss_mib": peak_rss_mib(),
+    });
+    println!("{reply}");
+    Ok(())
+}
+
+fn median_ms(repeats: usize, mut work: impl FnMut() -> chatplug_model::Result<()>) -> Result<f64> {
+    let mut times = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        let t = Instant::now();
+        work().context("benchmark run failed")?;
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), if available.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}

@@ -1,0 +1,154 @@
+//! The `chatplug` binary end to end: golden requests through `generate` and `tokenize`, and
+//! one-line errors with a non-zero exit for bad input.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{json, Value};
+
+fn golden() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden")
+}
+
+fn model(name: &str) -> PathBuf {
+    golden().join("models").join(name)
+}
+
+/// Runs `chatplug ARGS` with `stdin` as standard input.
+fn chatplug(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chatplug"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chatplug");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ok_json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "chatplug failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is one JSON object")
+}
+
+/// Asserts a failure whose single stderr line contains every one of `needles`.
+fn assert_error(out: &Output, needles: &[&str]) {
+    assert!(!out.status.success(), "expected failure, got {}", String::from_utf8_lossy(&out.stdout));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "error should be one line: {stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "error {stderr:?} should mention {needle:?}");
+    }
+}
+
+fn golden_cases() -> Vec<Value> {
+    std::fs::read_to_string(golden().join("cases.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn generate_matches_hf_for_text_and_id_requests() {
+    let cases: Vec<Value> = golden_cases()
+        .into_iter()
+        .filter(|c| c["generation"]["do_sample"].as_bool() != Some(true))
+        .collect();
+    let text_cases: Vec<&Value> = cases.iter().filter(|c| c["request"].get("passages").is_some()).collect();
+    assert!(!text_cases.is_empty(), "the golden set has text-passage requests");
+    let id_cases = cases.iter().filter(|c| c["request"].get("input_ids").is_some()).take(3);
+    for case in text_cases.into_iter().chain(id_cases) {
+        let mut request = case["request"].clone();
+        request["generation"] = case["generation"].clone();
+        let dir = model(case["model"].as_str().unwrap());
+        let reply = ok_json(&chatplug(&["generate", "--model", dir.to_str().unwrap()], &request.to_string()));
+        assert_eq!(reply["sequences"], case["sequences"], "case {}", case["name"]);
+        if let Some(texts) = case.get("texts") {
+            assert_eq!(&reply["texts"], texts, "case {}", case["name"]);
+        }
+    }
+}
+
+#[test]
+fn generate_reads_a_request_file() {
+    let case = golden_cases().into_iter().find(|c| c["request"].get("input_ids").is_some()).unwrap();
+    let mut request = case["request"].clone();
+    request["generation"] = case["generation"].clone();
+    let path = std::env::temp_dir().join(format!("chatplug-request-{}.json", std::process::id()));
+    std::fs::write(&path, request.to_string()).unwrap();
+    let dir = model(case["model"].as_str().unwrap());
+    let out = chatplug(&["generate", "--model", dir.to_str().unwrap(), "--request", path.to_str().unwrap()], "");
+    std::fs::remove_file(&path).ok();
+    assert_eq!(ok_json(&out)["sequences"], case["sequences"]);
+}
+
+#[test]
+fn tokenize_matches_the_slow_tokenizer() {
+    let corpus = std::fs::read_to_string(golden().join("tokenizer_corpus.jsonl")).unwrap();
+    let lines: Vec<Value> = corpus.lines().take(200).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let texts: Vec<&Value> = lines.iter().map(|l| &l["text"]).collect();
+    let want: Vec<&Value> = lines.iter().map(|l| &l["ids"]).collect();
+    let dir = golden().join("tokenizer");
+    let reply = ok_json(&chatplug(&["tokenize", "--model", dir.to_str().unwrap()], &json!({ "texts": texts }).to_string()));
+    let got: Vec<&Value> = reply["ids"].as_array().unwrap().iter().collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn bad_input_gives_one_line_errors() {
+    let relu = model("relu_tied");
+    let m = relu.to_str().unwrap();
+    let ids = json!([[5, 6, 7, 1]]);
+
+    let out = chatplug(&["generate", "--model", m], &json!({"input_ids": ids, "generation": {"num_beam": 3}}).to_string());
+    assert_error(&out, &["num_beam"]);
+
+    let out = chatplug(&["generate", "--model", m], "{\"input_ids\": [[5, 6,");
+    assert_error(&out, &["not valid JSON"]);
+
+    let out = chatplug(&["generate", "--model", m], &json!({"input_ids": [[5, 99999999, 1]]}).to_string());
+    assert_error(&out, &["99999999", "vocab"]);
+
+    let out = chatplug(&["generate", "--model", m], &json!({"input_ids": [[-3, 1]]}).to_string());
+    assert_error(&out, &["-3"]);
+
+    let out = chatplug(&["generate", "--model", m], &json!({"input_ids": ids, "passages": ["x"]}).to_string());
+    assert_error(&out, &["not both"]);
+
+    let out = chatplug(&["generate", "--model", m], &json!({"inputs": ids}).to_string());
+    assert_error(&out, &["inputs"]);
+
+    let out = chatplug(&["generate", "--model", m], "");
+    assert_error(&out, &["empty"]);
+
+    let out = chatplug(&["generate", "--model", m], &json!({"input_ids": ids, "generation": {"early_stopping": "sometimes"}}).to_string());
+    assert_error(&out, &["early_stopping"]);
+
+    let out = chatplug(&["generate", "--model", m], &json!({"input_ids": ids, "generation": {"num_beams": 2, "num_return_sequences": 3}}).to_string());
+    assert_error(&out, &["num_return_sequences"]);
+
+    let out = chatplug(&["generate", "--model", "/nonexistent/model"], &json!({"input_ids": ids}).to_string());
+    assert_error(&out, &["/nonexistent/model"]);
+
+    // A directory with a config but no weights names what it looked for.
+    let dir = std::env::temp_dir().join(format!("chatplug-empty-model-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(relu.join("config.json"), dir.join("config.json")).unwrap();
+    let out = chatplug(&["generate", "--model", dir.to_str().unwrap()], &json!({"input_ids": ids}).to_string());
+    assert_error(&out, &["model.safetensors", "pytorch_model.bin"]);
+    // A corrupt weights file names the file.
+    std::fs::write(dir.join("model.safetensors"), b"not safetensors").unwrap();
+    let out = chatplug(&["generate", "--model", dir.to_str().unwrap()], &json!({"input_ids": ids}).to_string());
+    assert_error(&out, &["model.safetensors"]);
+    std::fs::remove_dir_all(&dir).ok();
+
+    let out = chatplug(&["tokenize", "--model", m], &json!({"text": ["x"]}).to_string());
+    assert_error(&out, &["text"]);
+}
