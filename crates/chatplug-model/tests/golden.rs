@@ -9,8 +9,12 @@ use chatplug_model::generation::teacher_forced_scores;
 use chatplug_model::{generate, FidT5, GenerationConfig};
 use serde_json::Value;
 
+/// The committed fixtures, or another set made by the same script (`CHATPLUG_GOLDEN_DIR`).
 fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden")
+    match std::env::var_os("CHATPLUG_GOLDEN_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden"),
+    }
 }
 
 fn read_jsonl(name: &str) -> Vec<Value> {
@@ -20,6 +24,10 @@ fn read_jsonl(name: &str) -> Vec<Value> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+fn custom_golden_dir() -> bool {
+    std::env::var_os("CHATPLUG_GOLDEN_DIR").is_some()
 }
 
 struct Models(HashMap<String, FidT5>);
@@ -92,7 +100,7 @@ fn logits_match_hf_within_1e_4() {
 fn generated_ids_equal_hf_generate() {
     let mut models = Models(HashMap::new());
     let cases = read_jsonl("cases.jsonl");
-    assert!(cases.len() >= 20, "expected the full golden case set");
+    assert!(custom_golden_dir() || cases.len() >= 20, "expected the full golden case set");
     let mut failures = Vec::new();
     let mut compared = 0;
     for case in &cases {
@@ -159,6 +167,6 @@ fn step_scores_match_hf() {
             }
         }
     }
-    assert!(compared > 0, "no case records step scores");
+    assert!(custom_golden_dir() || compared > 0, "no case records step scores");
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
 }

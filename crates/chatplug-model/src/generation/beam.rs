@@ -54,14 +54,14 @@ impl BeamHypotheses {
         let attainable = |len: usize| best_sum_logprobs / (len as f64).powf(self.length_penalty);
         match self.early_stopping {
             EarlyStopping::Stop => true,
-            EarlyStopping::Heuristic => self.worst_score < attainable(cur_len - PROMPT_LEN),
+            EarlyStopping::Heuristic => self.worst_score >= attainable(cur_len - PROMPT_LEN),
             EarlyStopping::Never => {
                 let len = if self.length_penalty > 0.0 {
                     self.max_length - PROMPT_LEN
                 } else {
                     cur_len - PROMPT_LEN
                 };
-                self.worst_score < attainable(len)
+                self.worst_score >= attainable(len)
             }
         }
     }
@@ -90,7 +90,7 @@ mod tests {
         h.add(vec![0, 2], -3.0, 2); // -1.5
         h.add(vec![0, 3], -1.0, 2); // -0.5 replaces -2.0
         assert_eq!(h.beams.len(), 2);
-        assert!(!h.is_done(-0.1, 3)); // -1.5 < -0.05: could still improve
+        assert!(!h.is_done(-0.1, 3)); // an open beam could still reach -0.05 > -1.5
         assert!(h.is_done(-10.0, 3));
         assert_eq!(h.best(2), vec![vec![0, 3], vec![0, 2]]);
     }
