@@ -22,7 +22,7 @@ pub struct Args {
     #[arg(long, default_value_t = 3)]
     repeats: usize,
     /// Beam widths to time besides greedy search.
-    #[arg(long, default_values_t = vec![3])]
+    #[arg(long, num_args = 0.., default_values_t = vec![3])]
     beams: Vec<usize>,
 }
 

@@ -9,7 +9,8 @@ use crate::weights::WeightStore;
 
 /// A bias-free linear map (T5 has no biases), `y = x W^T`.
 pub struct Linear {
-    weight_t: Tensor,
+    /// (out, in), as stored in the checkpoint; the GEMM reads it transposed in place.
+    weight: Tensor,
 }
 
 impl Linear {
@@ -19,10 +20,7 @@ impl Linear {
     }
 
     pub fn from_weight(weight: Tensor) -> candle_core::Result<Self> {
-        // Stored transposed and contiguous so every call is a plain row-major GEMM.
-        Ok(Linear {
-            weight_t: weight.t()?.contiguous()?,
-        })
+        Ok(Linear { weight })
     }
 
     /// Applies the map to the last dimension of `x` (any rank ≥ 2).
@@ -30,14 +28,14 @@ impl Linear {
         let dims = x.dims();
         let in_dim = dims[dims.len() - 1];
         let rows = x.elem_count() / in_dim;
-        let y = x.reshape((rows, in_dim))?.matmul(&self.weight_t)?;
+        let y = x.reshape((rows, in_dim))?.matmul(&self.weight.t()?)?;
         let mut out_dims = dims.to_vec();
-        *out_dims.last_mut().unwrap() = self.weight_t.dim(1)?;
+        *out_dims.last_mut().unwrap() = self.out_dim();
         y.reshape(out_dims)
     }
 
     pub fn out_dim(&self) -> usize {
-        self.weight_t.dims()[1]
+        self.weight.dims()[0]
     }
 }
 
