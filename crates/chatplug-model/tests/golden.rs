@@ -114,7 +114,23 @@ fn generated_ids_equal_hf_generate() {
         let passages = ids2(&case["encoder_input_ids"]);
         let want = ids2(&case["sequences"]);
         compared += 1;
-        match generate(model, &passages, &options, None) {
+        let mut streamed: Vec<u32> = Vec::new();
+        let mut on_token = |row: usize, token: u32| {
+            assert_eq!(row, 0);
+            streamed.push(token);
+        };
+        let greedy = generation["num_beams"].as_u64().unwrap_or(1) == 1;
+        let result = generate(model, &passages, &options, greedy.then_some(&mut on_token as _));
+        if greedy {
+            // The stream carries every generated token up to and including the first EOS.
+            let eos = options.resolve(model.config()).unwrap().eos_token_ids;
+            let generated = &want[0][1..];
+            let until = generated.iter().position(|t| eos.contains(t)).map_or(generated.len(), |p| p + 1);
+            if streamed != generated[..until] {
+                failures.push(format!("{name}: streamed {streamed:?}, sequence {:?}", want[0]));
+            }
+        }
+        match result {
             Ok(out) if out.sequences == want => {}
             Ok(out) => failures.push(format!("{name}: got {:?}\n  want {want:?}", out.sequences)),
             Err(e) => failures.push(format!("{name}: error {e}")),
