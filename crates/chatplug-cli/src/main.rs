@@ -10,6 +10,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+// Tensor buffers are large and short-lived; mimalloc reuses them instead of returning them
+// to the kernel and paying for freshly zeroed pages on every op.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "chatplug", version, about = "ChatPLUG: knowledge-augmented, persona-aware Chinese dialogue (FiD-T5)")]
 struct Cli {

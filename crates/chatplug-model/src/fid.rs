@@ -144,9 +144,9 @@ impl FidT5 {
         let head = if config.tie_word_embeddings {
             // A stored copy of the tied head is ignored, as in HF.
             store.ignore_if_shaped("lm_head.weight", &[v, d])?;
-            OutputHead::Tied(Linear::from_weight(shared.clone())?)
+            OutputHead::Tied(Linear::from_weight_transposed(shared.clone())?)
         } else {
-            OutputHead::Untied(Linear::load(store, "lm_head", v, d)?)
+            OutputHead::Untied(Linear::from_weight_transposed(store.take("lm_head.weight", &[v, d])?)?)
         };
 
         Ok(FidT5 {
