@@ -7,6 +7,7 @@ use chatplug_model::{generate, GenerationConfig};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::engine::encode_passages;
 use crate::io::{check_model_dir, load_model, load_tokenizer, parse_request, read_request};
 
 #[derive(clap::Args)]
@@ -57,10 +58,7 @@ pub fn run(args: Args) -> Result<()> {
             if max_len < 2 {
                 bail!("max_encoder_length must be at least 2, got {max_len}");
             }
-            texts
-                .iter()
-                .map(|t| truncate(tokenizer.encode(t), max_len, tokenizer.eos_id()))
-                .collect()
+            encode_passages(tokenizer, &texts, max_len)
         }
     };
     if passages.is_empty() {
@@ -75,13 +73,4 @@ pub fn run(args: Args) -> Result<()> {
     }
     println!("{reply}");
     Ok(())
-}
-
-/// HF `truncation=True`: keep the first `max_len - 1` tokens and the final EOS.
-pub fn truncate(mut ids: Vec<u32>, max_len: usize, eos: u32) -> Vec<u32> {
-    if ids.len() > max_len {
-        ids.truncate(max_len - 1);
-        ids.push(eos);
-    }
-    ids
 }

@@ -2,8 +2,11 @@
 //! stays thin: parse input, call the library crates, print JSON.
 
 mod bench;
+mod chat;
+mod engine;
 mod generate;
 mod io;
+mod prompt;
 mod tokenize;
 
 use std::process::ExitCode;
@@ -28,6 +31,10 @@ enum Command {
     Generate(generate::Args),
     /// Tokenize texts with the model's tokenizer: {"texts": [...]} → {"ids": [[...], ...]}.
     Tokenize(tokenize::Args),
+    /// Run the dialogue pipeline up to generation, without a model: passages and decisions.
+    Prompt(prompt::Args),
+    /// Talk to a model in the terminal, with multi-turn memory.
+    Chat(chat::Args),
     /// Time encoder and decoder steps on one request (used by bench/bench_fid.py).
     Bench(bench::Args),
 }
@@ -37,6 +44,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Generate(args) => generate::run(args),
         Command::Tokenize(args) => tokenize::run(args),
+        Command::Prompt(args) => prompt::run(args),
+        Command::Chat(args) => chat::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

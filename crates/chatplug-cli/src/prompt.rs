@@ -1,0 +1,45 @@
+//! `chatplug prompt`: every pipeline stage up to generation, without a model. Prints the
+//! FiD passages, the generation options and the decisions taken.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use chatplug_dialogue::{ChatPipeline, Config};
+
+use crate::engine::NoEosTokenizer;
+use crate::io::{load_tokenizer, read_request};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Pipeline configuration (TOML); built-in ChatPLUG-3.7B defaults when omitted.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Request JSON file; standard input when omitted.
+    #[arg(long)]
+    request: Option<PathBuf>,
+    /// A model (or tokenizer) directory, to turn banned n-grams into `bad_words_ids`.
+    #[arg(long)]
+    tokenizer: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let request = read_request(args.request.as_deref())?;
+    let pipeline = load_pipeline(args.config.as_deref())?;
+    let pipeline = match &args.tokenizer {
+        Some(dir) => {
+            let tokenizer = load_tokenizer(dir)?
+                .with_context(|| format!("no tokenizer (spiece.model or tokenizer.json) in {}", dir.display()))?;
+            pipeline.with_tokenizer(Arc::new(NoEosTokenizer(Arc::new(tokenizer))))
+        }
+        None => pipeline,
+    };
+    let reply = pipeline.prompt_json(&request.to_string())?;
+    println!("{reply}");
+    Ok(())
+}
+
+pub fn load_pipeline(config: Option<&std::path::Path>) -> Result<ChatPipeline> {
+    let config = Config::load(config).context("bad pipeline configuration")?;
+    ChatPipeline::new(config).context("cannot set up the dialogue pipeline")
+}

@@ -1,0 +1,101 @@
+//! `chatplug prompt` and `chatplug chat` end to end.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{json, Value};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn chatplug(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chatplug"))
+        .args(args)
+        // Short replies keep the random model quick; also exercises environment overrides.
+        .env("CHATPLUG_CORE_CHAT_GENERATE_CONFIG__MAX_LENGTH", "20")
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chatplug");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout_json(out: &Output) -> Value {
+    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The passage cases recorded from the reference pipeline that use the default templates
+/// and no retrieved knowledge go through the binary unchanged.
+#[test]
+fn prompt_prints_the_reference_passages() {
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("fixtures/golden/prompt_golden.json")).unwrap())
+            .unwrap();
+    let mut checked = 0;
+    for case in golden["cases"].as_array().unwrap() {
+        let plain = case["templates"] == "inference" && case["retrieved"].as_array().is_some_and(|r| r.is_empty());
+        if !plain {
+            continue;
+        }
+        let reply = stdout_json(&chatplug(&["prompt"], &case["request"].to_string()));
+        assert_eq!(reply["passages"], case["expected_passages"], "case {}", case["name"]);
+        assert_eq!(reply["generation"]["min_length"], case["min_length"], "case {}", case["name"]);
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} cases checked");
+}
+
+#[test]
+fn prompt_turns_banned_ngrams_into_ids_with_a_tokenizer() {
+    let request = json!({"query": "你好", "history": [{"role": "user", "utterance": "今天天气很好"}, {"role": "bot", "utterance": "是啊，阳光明媚"}]});
+    let without = stdout_json(&chatplug(&["prompt"], &request.to_string()));
+    assert!(without["generation"].get("bad_words_ids").is_none());
+    let with = stdout_json(&chatplug(&["prompt", "--tokenizer", "fixtures/golden/tokenizer"], &request.to_string()));
+    let ids = with["generation"]["bad_words_ids"].as_array().expect("bad_words_ids");
+    assert!(!ids.is_empty());
+}
+
+#[test]
+fn prompt_rejects_bad_requests_by_field() {
+    for (request, needle) in [
+        (json!({"history": []}), "query"),
+        (json!({"query": 3}), "query"),
+        (json!({"query": "hi", "history": [{"role": "system", "utterance": "x"}]}), "role"),
+    ] {
+        let out = chatplug(&["prompt"], &request.to_string());
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{stderr}");
+    }
+}
+
+/// A whole conversation through standard input with a small model: replies, memory
+/// (a dynamic user profile from an earlier turn), debug details and the commands.
+#[test]
+fn chat_holds_a_conversation() {
+    let script = "你好\n我喜欢打篮球。\n#profile\n#debug\n我叫什么名字？\n#reset\n#profile\n#exit\n";
+    let out = chatplug(
+        &["chat", "--model", "fixtures/golden/models/relu_tied", "--bot-profile", "我叫小婉;我是学生", "--user-profile", "我是老师"],
+        script,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("机器人> ").count(), 3, "{stdout}");
+    // #profile after the second turn shows the remembered fact.
+    let first_profile = stdout.find("\"dynamic_user_profile\"").expect("profile shown");
+    assert!(stdout[first_profile..].contains("我喜欢打篮球"), "{stdout}");
+    // #debug shows the passages of the next turn, a persona question: the user profile
+    // with the remembered fact, 我 → 你.
+    assert!(stdout.contains("\"passages\""), "{stdout}");
+    assert!(stdout.contains("信息如下：你是老师;你喜欢打篮球"), "{stdout}");
+    assert!(stdout.contains("(conversation forgotten)"), "{stdout}");
+    // After #reset the remembered fact is gone.
+    let last_profile = stdout.rfind("\"dynamic_user_profile\"").unwrap();
+    assert!(!stdout[last_profile..].contains("篮球"), "{stdout}");
+}
