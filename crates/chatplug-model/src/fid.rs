@@ -8,7 +8,7 @@ use candle_core::{DType, Device, Tensor};
 use crate::attention::{cached_len, reorder, Attention, KeyValue};
 use crate::config::T5Config;
 use crate::error::{ModelError, Result};
-use crate::layers::{relative_position_bucket, FeedForward, Linear, RmsNorm};
+use crate::layers::{relative_position_bucket, FeedForward, RmsNorm};
 use crate::weights::WeightStore;
 
 struct EncoderLayer {
@@ -27,11 +27,25 @@ struct DecoderLayer {
     ff: FeedForward,
 }
 
-/// How the final decoder states become vocabulary logits.
-enum OutputHead {
-    /// `lm_head` is the shared embedding; T5 rescales the states by `d_model^-0.5` first.
-    Tied(Linear),
-    Untied(Linear),
+/// How the final decoder states become vocabulary logits: a (vocab, d_model) matrix,
+/// the shared embedding when tied (T5 then rescales the states by `d_model^-0.5`).
+struct OutputHead {
+    weight: Tensor,
+    tied: bool,
+}
+
+impl OutputHead {
+    fn forward(&self, hidden: &Tensor, d_model: usize) -> candle_core::Result<Tensor> {
+        let hidden = if self.tied {
+            (hidden * (d_model as f64).powf(-0.5))?
+        } else {
+            hidden.clone()
+        };
+        match crate::kernels::project_rows(&hidden, &self.weight)? {
+            Some(logits) => Ok(logits),
+            None => hidden.matmul(&self.weight.t()?),
+        }
+    }
 }
 
 pub struct FidT5 {
@@ -144,9 +158,15 @@ impl FidT5 {
         let head = if config.tie_word_embeddings {
             // A stored copy of the tied head is ignored, as in HF.
             store.ignore_if_shaped("lm_head.weight", &[v, d])?;
-            OutputHead::Tied(Linear::from_weight_transposed(shared.clone())?)
+            OutputHead {
+                weight: shared.clone(),
+                tied: true,
+            }
         } else {
-            OutputHead::Untied(Linear::from_weight_transposed(store.take("lm_head.weight", &[v, d])?)?)
+            OutputHead {
+                weight: store.take("lm_head.weight", &[v, d])?,
+                tied: false,
+            }
         };
 
         Ok(FidT5 {
@@ -331,12 +351,7 @@ impl FidT5 {
             hidden = (hidden + layer.ff.forward(&normed)?)?;
         }
         let hidden = self.decoder_final_norm.forward(&hidden)?.squeeze(1)?;
-        let logits = match &self.head {
-            OutputHead::Tied(head) => {
-                head.forward(&(hidden * (self.config.d_model as f64).powf(-0.5))?)?
-            }
-            OutputHead::Untied(head) => head.forward(&hidden)?,
-        };
+        let logits = self.head.forward(&hidden.contiguous()?, self.config.d_model)?;
         Ok(logits.to_dtype(DType::F32)?)
     }
 

@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod fid;
 pub mod generation;
+pub mod kernels;
 pub mod layers;
 pub mod weights;
 
