@@ -211,7 +211,8 @@ pub struct Config {
     /// Drop the first token of every tokenized bad word / session utterance (the
     /// reference does so for T5: SentencePiece's leading `▁`; never for PLUG).
     pub bad_words_skip_first_token: bool,
-    /// Skills answer when their own patterns match, without a rule invoking them.
+    /// Skills answer when their own patterns match, without a rule invoking them
+    /// (off by default: the reference only runs skills that a rule or FAQ names).
     pub skills_direct_trigger: bool,
     /// Enabled skills: `calendar`, `arithmetic`.
     pub skills: Vec<String>,
@@ -274,7 +275,7 @@ impl Default for Config {
             persona_min_length: 5,
             grounding_threshold: 0.7,
             bad_words_skip_first_token: true,
-            skills_direct_trigger: true,
+            skills_direct_trigger: false,
             skills: strings(&["calendar", "arithmetic"]),
             skills_utc_offset_minutes: 480,
             safety_lexicon_path: String::new(),

@@ -189,7 +189,9 @@ fn prompt_json_for_generation() {
 
 #[test]
 fn prompt_json_for_a_stage_answer() {
-    let v = pipeline(Config::default())
+    let mut c = Config::default();
+    c.skills_direct_trigger = true;
+    let v = pipeline(c)
         .prompt_json(r#"{"query": "今天星期几"}"#)
         .unwrap();
     assert_eq!(v["passages"], json!([]));

@@ -180,7 +180,9 @@ fn not_arithmetic() {
 
 #[test]
 fn pipeline_triggers_skills_directly() {
-    let p = pipeline(Config::default());
+    let mut c = Config::default();
+    c.skills_direct_trigger = true;
+    let p = pipeline(c);
     let r = p
         .chat(
             &ChatRequest::new("明天是几号"),
@@ -215,6 +217,7 @@ fn reference_behaviour_without_direct_trigger() {
 #[test]
 fn disabled_skills_do_not_answer() {
     let mut c = Config::default();
+    c.skills_direct_trigger = true;
     c.skills = vec!["arithmetic".into()];
     let p = pipeline(c);
     let r = p
