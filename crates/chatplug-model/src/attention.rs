@@ -24,6 +24,13 @@ pub struct KeyValue {
     pub values: Tensor,
 }
 
+/// Cross-attention memory of one decoder layer for one request: keys stored transposed,
+/// (1, heads, d_kv, fused_len), so each step's score product reads them without repacking.
+pub struct CrossMemory {
+    keys_t: Tensor,
+    values: Tensor,
+}
+
 impl Attention {
     pub fn load(store: &mut WeightStore, prefix: &str, config: &T5Config) -> Result<Self> {
         let (d, inner) = (config.d_model, config.inner_dim());
@@ -49,6 +56,15 @@ impl Attention {
     fn merge_heads(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let (b, h, l, k) = x.dims4()?;
         x.transpose(1, 2)?.contiguous()?.reshape((b, l, h * k))
+    }
+
+    /// Projects the fused encoder output into this layer's cross-attention memory.
+    pub fn project_memory(&self, x: &Tensor) -> candle_core::Result<CrossMemory> {
+        let kv = self.project_key_value(x)?;
+        Ok(CrossMemory {
+            keys_t: kv.keys.t()?.contiguous()?,
+            values: kv.values,
+        })
     }
 
     pub fn project_key_value(&self, x: &Tensor) -> candle_core::Result<KeyValue> {
@@ -100,7 +116,7 @@ impl Attention {
     pub fn forward_cross(
         &self,
         x: &Tensor,
-        memory: &KeyValue,
+        memory: &CrossMemory,
         mask: &Tensor,
     ) -> candle_core::Result<Tensor> {
         let (batch, _, _) = x.dims3()?;
@@ -112,7 +128,7 @@ impl Attention {
             .transpose(0, 1)?
             .unsqueeze(0)?
             .contiguous()?;
-        let scores = q.matmul(&memory.keys.t()?)?.broadcast_add(mask)?;
+        let scores = q.matmul(&memory.keys_t)?.broadcast_add(mask)?;
         let weights = softmax_last_dim(&scores)?;
         let out = weights.matmul(&memory.values)?; // (1, heads, batch, d_kv)
         let out = out

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
-use crate::attention::{cached_len, reorder, Attention, KeyValue};
+use crate::attention::{cached_len, reorder, Attention, CrossMemory, KeyValue};
 use crate::config::T5Config;
 use crate::error::{ModelError, Result};
 use crate::layers::{relative_position_bucket, FeedForward, RmsNorm};
@@ -65,8 +65,8 @@ pub struct FidT5 {
 
 /// The encoder side of one request, computed once and shared by every hypothesis.
 pub struct EncodedPassages {
-    /// Cross-attention keys/values per decoder layer, (1, heads, passages*len, d_kv).
-    cross: Vec<KeyValue>,
+    /// Cross-attention keys/values per decoder layer over passages*len positions.
+    cross: Vec<CrossMemory>,
     /// 0 for real tokens, the most negative f32 for padding: (1, 1, 1, passages*len).
     cross_mask: Tensor,
     pub num_passages: usize,
@@ -260,7 +260,7 @@ impl FidT5 {
         let cross = self
             .decoder_layers
             .iter()
-            .map(|layer| layer.cross_attention.project_key_value(&fused))
+            .map(|layer| layer.cross_attention.project_memory(&fused))
             .collect::<candle_core::Result<Vec<_>>>()?;
         let cross_mask = additive.reshape((1, 1, 1, n * passage_len))?;
         Ok(EncodedPassages {
