@@ -1,40 +1,20 @@
 //! The `chatplug` binary end to end: golden requests through `generate` and `tokenize`, and
 //! one-line errors with a non-zero exit for bad input.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
+use std::path::PathBuf;
+use std::process::Output;
+
+use common::{chatplug, root, stdout_json as ok_json};
 use serde_json::{json, Value};
 
 fn golden() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden")
+    root().join("fixtures/golden")
 }
 
 fn model(name: &str) -> PathBuf {
     golden().join("models").join(name)
-}
-
-/// Runs `chatplug ARGS` with `stdin` as standard input.
-fn chatplug(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chatplug"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start chatplug");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn ok_json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "chatplug failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON object")
 }
 
 /// Asserts a failure whose single stderr line contains every one of `needles`.

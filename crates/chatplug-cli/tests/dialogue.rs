@@ -1,34 +1,9 @@
 //! `chatplug prompt` and `chatplug chat` end to end.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
+use common::{chatplug, root, stdout_json};
 use serde_json::{json, Value};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn chatplug(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chatplug"))
-        .args(args)
-        // Short replies keep the random model quick; also exercises environment overrides.
-        .env("CHATPLUG_CORE_CHAT_GENERATE_CONFIG__MAX_LENGTH", "20")
-        .current_dir(root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start chatplug");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn stdout_json(out: &Output) -> Value {
-    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// The passage cases recorded from the reference pipeline that use the default templates
 /// and no retrieved knowledge go through the binary unchanged.

@@ -29,12 +29,22 @@ pub fn generate(
     options: &GenerationConfig,
     on_token: Option<TokenCallback<'_>>,
 ) -> Result<GenerationOutput> {
-    let config = options.resolve(model.config())?;
     let encoded = model.encode(passages)?;
+    generate_encoded(model, &encoded, options, on_token)
+}
+
+/// Like [`generate`], for passages already encoded (e.g. to time decoding alone).
+pub fn generate_encoded(
+    model: &FidT5,
+    encoded: &EncodedPassages,
+    options: &GenerationConfig,
+    on_token: Option<TokenCallback<'_>>,
+) -> Result<GenerationOutput> {
+    let config = options.resolve(model.config())?;
     if config.num_beams > 1 {
-        beam_search(model, &encoded, &config)
+        beam_search(model, encoded, &config)
     } else {
-        greedy_or_sample(model, &encoded, &config, on_token)
+        greedy_or_sample(model, encoded, &config, on_token)
     }
 }
 

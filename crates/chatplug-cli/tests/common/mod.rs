@@ -1,0 +1,32 @@
+//! Running the `chatplug` binary from the integration tests.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The repository root (the tests run commands from there).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `chatplug ARGS` in the repository root with `stdin` as standard input.
+pub fn chatplug(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chatplug"))
+        .args(args)
+        .current_dir(root())
+        // Short replies keep the random models quick; also exercises environment overrides.
+        .env("CHATPLUG_CORE_CHAT_GENERATE_CONFIG__MAX_LENGTH", "20")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chatplug");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Standard output parsed as one JSON value, after checking the command succeeded.
+pub fn stdout_json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "chatplug failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("stdout is one JSON value")
+}
