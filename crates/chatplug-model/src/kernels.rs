@@ -83,3 +83,76 @@ mod tests {
         assert!(project_rows(&x30, &odd).unwrap().is_none());
     }
 }
+
+/// `gelu_new` (the tanh approximation mT5 uses), elementwise and in parallel:
+/// `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
+///
+/// libm's scalar `tanhf` was about 15% of the encoder's time; a rational approximation
+/// that the compiler vectorises replaces it (|error| < 2e-6 against `f32::tanh`).
+/// Returns `None` (use candle's op) unless `x` is contiguous f32 on the CPU.
+pub fn gelu_tanh(x: &Tensor) -> candle_core::Result<Option<Tensor>> {
+    if !matches!(x.device(), Device::Cpu) || !x.is_contiguous() {
+        return Ok(None);
+    }
+    let (storage, layout) = x.storage_and_layout();
+    let Storage::Cpu(CpuStorage::F32(values)) = &*storage else {
+        return Ok(None);
+    };
+    let values = &values[layout.start_offset()..layout.start_offset() + x.elem_count()];
+    let mut out = vec![0f32; values.len()];
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    out.par_chunks_mut(1 << 14)
+        .zip(values.par_chunks(1 << 14))
+        .for_each(|(out, values)| {
+            for (o, &v) in out.iter_mut().zip(values) {
+                let inner = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
+                *o = 0.5 * v * (1.0 + fast_tanh(inner));
+            }
+        });
+    Ok(Some(Tensor::from_vec(out, x.shape(), &Device::Cpu)?))
+}
+
+/// A [13/6] odd rational approximation of tanh on [-7.9053, 7.9053] (saturated outside),
+/// the fit Eigen uses for float.
+#[inline(always)]
+fn fast_tanh(x: f32) -> f32 {
+    const CLAMP: f32 = 7.905_311;
+    let x = x.clamp(-CLAMP, CLAMP);
+    let x2 = x * x;
+    let mut p = -2.760_768_5e-16f32;
+    p = p * x2 + 2.000_187_9e-13;
+    p = p * x2 - 8.604_671_5e-11;
+    p = p * x2 + 5.122_297e-8;
+    p = p * x2 + 1.485_722_4e-5;
+    p = p * x2 + 6.372_619_3e-4;
+    p = p * x2 + 4.893_524_6e-3;
+    let mut q = 1.198_258_4e-6f32;
+    q = q * x2 + 1.185_347e-4;
+    q = q * x2 + 2.268_434_6e-3;
+    q = q * x2 + 4.893_525e-3;
+    x * p / q
+}
+
+#[cfg(test)]
+mod gelu_tests {
+    use super::*;
+
+    #[test]
+    fn fast_tanh_is_close_to_libm() {
+        let mut worst = 0f32;
+        for i in -200_000..=200_000 {
+            let x = i as f32 * 1e-4;
+            worst = worst.max((fast_tanh(x) - x.tanh()).abs());
+        }
+        assert!(worst < 2e-6, "max |error| {worst}");
+    }
+
+    #[test]
+    fn gelu_matches_candle() {
+        let x = Tensor::randn(0f32, 3.0, (7, 33), &Device::Cpu).unwrap();
+        let ours = gelu_tanh(&x).unwrap().unwrap();
+        let reference = x.gelu().unwrap();
+        let diff = (ours - reference).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(diff < 1e-5, "max diff {diff}");
+    }
+}

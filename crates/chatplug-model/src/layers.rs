@@ -115,7 +115,10 @@ fn activate(x: &Tensor, activation: Activation) -> candle_core::Result<Tensor> {
     match activation {
         Activation::Relu => x.relu(),
         Activation::GeluErf => x.gelu_erf(),
-        Activation::GeluTanh => x.gelu(),
+        Activation::GeluTanh => match crate::kernels::gelu_tanh(x)? {
+            Some(y) => Ok(y),
+            None => x.gelu(),
+        },
         Activation::Silu => x.silu(),
     }
 }
