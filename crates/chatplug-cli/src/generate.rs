@@ -20,9 +20,6 @@ pub struct Args {
     request: Option<PathBuf>,
 }
 
-/// ChatPLUG-3.7B's `max_encoder_length`: each passage keeps at most this many tokens.
-pub const DEFAULT_MAX_ENCODER_LENGTH: usize = 380;
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
@@ -54,7 +51,10 @@ pub fn run(args: Args) -> Result<()> {
             let tokenizer = tokenizer
                 .as_ref()
                 .with_context(|| format!("`passages` needs a tokenizer (spiece.model or tokenizer.json) in {}", dir.display()))?;
-            let max_len = request.max_encoder_length.unwrap_or(DEFAULT_MAX_ENCODER_LENGTH);
+            // Default: ChatPLUG-3.7B's `core_chat_max_encoder_length`, as the pipeline uses it.
+            let max_len = request.max_encoder_length.unwrap_or_else(|| {
+                chatplug_dialogue::Config::default().core_chat_max_encoder_length as usize
+            });
             if max_len < 2 {
                 bail!("max_encoder_length must be at least 2, got {max_len}");
             }

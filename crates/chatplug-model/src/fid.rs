@@ -228,20 +228,16 @@ impl FidT5 {
         }
         let n = passages.len();
         let mut ids = vec![pad; n * passage_len];
-        let mut mask = vec![0f32; n * passage_len];
         for (i, (p, &len)) in passages.iter().zip(&lengths).enumerate() {
             self.check_ids(p, &format!("passage {i}"))?;
             ids[i * passage_len..i * passage_len + len].copy_from_slice(&p[..len]);
-            // HF masks by `ids != pad`, so a pad id inside a passage is masked too.
-            for (j, &t) in p[..len].iter().enumerate() {
-                mask[i * passage_len + j] = if t == pad { 0.0 } else { 1.0 };
-            }
         }
-        let ids = Tensor::from_vec(ids, (n, passage_len), &self.device)?;
-        let additive: Vec<f32> = mask
+        // HF masks by `ids != pad`, so a pad id inside a passage is masked too.
+        let additive: Vec<f32> = ids
             .iter()
-            .map(|&m| if m > 0.0 { 0.0 } else { f32::MIN })
+            .map(|&t| if t == pad { f32::MIN } else { 0.0 })
             .collect();
+        let ids = Tensor::from_vec(ids, (n, passage_len), &self.device)?;
         let additive = Tensor::from_vec(additive, (n, 1, 1, passage_len), &self.device)?;
 
         let position_bias = self.encoder_position_bias(passage_len)?;

@@ -2,7 +2,7 @@
 //! index, `pytorch_model.bin` (torch zip pickle, optionally sharded), with the ChatPLUG/XDPX
 //! training key layouts mapped to HF names.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
@@ -231,18 +231,14 @@ fn shard_files(index_path: &Path) -> Result<Vec<PathBuf>> {
         .and_then(|m| m.as_object())
         .ok_or_else(|| ModelError::file(index_path, "missing object field `weight_map`"))?;
     let dir = index_path.parent().unwrap_or(Path::new("."));
-    let mut files: Vec<PathBuf> = Vec::new();
-    let mut seen = HashMap::new();
+    let mut files = BTreeSet::new();
     for (tensor, file) in map {
         let file = file.as_str().ok_or_else(|| {
             ModelError::file(index_path, format!("`weight_map.{tensor}` is not a file name"))
         })?;
-        if seen.insert(file.to_string(), ()).is_none() {
-            files.push(dir.join(file));
-        }
+        files.insert(dir.join(file));
     }
-    files.sort();
-    Ok(files)
+    Ok(files.into_iter().collect())
 }
 
 /// Maps a checkpoint key to the HF `T5ForConditionalGeneration` name.
