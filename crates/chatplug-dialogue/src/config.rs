@@ -331,6 +331,64 @@ impl Default for Config {
 /// Environment variable prefix for overrides.
 pub const ENV_PREFIX: &str = "CHATPLUG_";
 
+/// Tables of the configuration file that belong to other components (knowledge
+/// sources, the HTTP server, session storage). The dialogue options ignore them;
+/// each component reads its own with [`component_table`].
+pub const COMPONENT_TABLES: &[&str] = &["knowledge", "server", "sessions"];
+
+/// Reads the table `name` (one of [`COMPONENT_TABLES`]) of a configuration file's
+/// text, with `CHATPLUG_<NAME>__<KEY>[__<SUBKEY>…]` overrides from `env` applied.
+/// An override value is parsed as a TOML value and taken as a plain string when it
+/// is not one. A missing table is an empty one.
+pub fn component_table(
+    text: &str,
+    name: &str,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<toml::Table> {
+    let mut doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        DialogueError::config(toml_error_key(&e), e.message().to_string())
+    })?;
+    let mut table = match doc.remove(name) {
+        None => toml::Table::new(),
+        Some(toml::Value::Table(t)) => t,
+        Some(_) => return Err(DialogueError::config(name, "must be a table")),
+    };
+    let prefix = format!("{ENV_PREFIX}{}__", name.to_ascii_uppercase());
+    let mut vars: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(&prefix))
+        .collect();
+    vars.sort();
+    for (var, raw) in vars {
+        let path: Vec<String> = var[prefix.len()..]
+            .to_ascii_lowercase()
+            .split("__")
+            .map(str::to_string)
+            .collect();
+        let value = parse_toml_value(&raw).unwrap_or(toml::Value::String(raw.clone()));
+        let mut cursor = &mut table;
+        for (i, key) in path.iter().enumerate() {
+            if i + 1 == path.len() {
+                cursor.insert(key.clone(), value);
+                break;
+            }
+            let entry = cursor
+                .entry(key.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            cursor = match entry {
+                toml::Value::Table(t) => t,
+                _ => {
+                    return Err(DialogueError::config(
+                        format!("{name}.{}` (from environment variable `{var}", path[..=i].join(".")),
+                        "must be a table",
+                    ))
+                }
+            };
+        }
+    }
+    Ok(table)
+}
+
 impl Config {
     /// Loads `path` (or the defaults when `None`), applies `CHATPLUG_*` environment
     /// overrides, validates, and resolves relative file paths against the file's
@@ -365,6 +423,9 @@ impl Config {
         let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             DialogueError::config(toml_error_key(&e), e.message().to_string())
         })?;
+        for name in COMPONENT_TABLES {
+            table.remove(*name);
+        }
         let mut ignored = Vec::new();
         for key in IGNORED_REFERENCE_KEYS {
             if table.remove(*key).is_some() {

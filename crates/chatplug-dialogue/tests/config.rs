@@ -321,3 +321,25 @@ fn load_reads_files_and_reports_missing_ones() {
     let e = ChatPipeline::new(c).err().unwrap().to_string();
     assert!(e.contains("safety_rule_for_query_path"), "{e}");
 }
+
+#[test]
+fn component_tables_are_left_to_their_components() {
+    let text = "core_chat_max_context_turns = 3\n[knowledge]\nbackend = \"embedded\"\n[knowledge.bing]\ntimeout_ms = 800\n[server]\nbind = \"127.0.0.1:1\"\n";
+    let config = chatplug_dialogue::Config::from_toml(text, std::path::Path::new(".")).unwrap();
+    assert_eq!(config.core_chat_max_context_turns, 3);
+
+    let env = vec![
+        ("CHATPLUG_KNOWLEDGE__BING__TIMEOUT_MS".to_string(), "1500".to_string()),
+        ("CHATPLUG_KNOWLEDGE__BACKEND".to_string(), "postgres".to_string()),
+        ("CHATPLUG_SERVER__BIND".to_string(), "0.0.0.0:9".to_string()),
+    ];
+    let knowledge = chatplug_dialogue::config::component_table(text, "knowledge", env.clone()).unwrap();
+    assert_eq!(knowledge["backend"].as_str(), Some("postgres"));
+    assert_eq!(knowledge["bing"]["timeout_ms"].as_integer(), Some(1500));
+    let server = chatplug_dialogue::config::component_table(text, "server", env).unwrap();
+    assert_eq!(server["bind"].as_str(), Some("0.0.0.0:9"));
+    let sessions = chatplug_dialogue::config::component_table(text, "sessions", std::iter::empty()).unwrap();
+    assert!(sessions.is_empty());
+    let err = chatplug_dialogue::config::component_table("server = 1", "server", std::iter::empty()).unwrap_err();
+    assert!(err.to_string().contains("server"), "{err}");
+}
