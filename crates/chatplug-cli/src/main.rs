@@ -7,6 +7,7 @@ mod engine;
 mod generate;
 mod io;
 mod prompt;
+mod sources;
 mod tokenize;
 
 use std::process::ExitCode;

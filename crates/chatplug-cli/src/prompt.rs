@@ -39,7 +39,12 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// The dialogue pipeline of a configuration file (built-in defaults when `None`), with
+/// the knowledge sources its `[search]` and `[knowledge]` tables name.
 pub fn load_pipeline(config: Option<&std::path::Path>) -> Result<ChatPipeline> {
-    let config = Config::load(config).context("bad pipeline configuration")?;
-    ChatPipeline::new(config).context("cannot set up the dialogue pipeline")
+    let pipeline_config = Config::load(config).context("bad pipeline configuration")?;
+    let pipeline =
+        ChatPipeline::new(pipeline_config).context("cannot set up the dialogue pipeline")?;
+    let sources = crate::sources::ConfigFile::read(config)?;
+    crate::sources::attach(pipeline, &sources)
 }

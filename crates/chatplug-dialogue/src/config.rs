@@ -331,10 +331,10 @@ impl Default for Config {
 /// Environment variable prefix for overrides.
 pub const ENV_PREFIX: &str = "CHATPLUG_";
 
-/// Tables of the configuration file that belong to other components (knowledge
-/// sources, the HTTP server, session storage). The dialogue options ignore them;
+/// Tables of the configuration file that belong to other components (web search,
+/// knowledge bases, the HTTP server, session storage). The dialogue options ignore them;
 /// each component reads its own with [`component_table`].
-pub const COMPONENT_TABLES: &[&str] = &["knowledge", "server", "sessions"];
+pub const COMPONENT_TABLES: &[&str] = &["search", "knowledge", "server", "sessions"];
 
 /// Reads the table `name` (one of [`COMPONENT_TABLES`]) of a configuration file's
 /// text, with `CHATPLUG_<NAME>__<KEY>[__<SUBKEY>…]` overrides from `env` applied.

@@ -47,7 +47,7 @@ pub trait Generator {
 }
 
 /// One provider's results, for the debug output.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProviderResults {
     pub provider: String,
     pub kind: ProviderKind,

