@@ -6,6 +6,7 @@ mod chat;
 mod engine;
 mod generate;
 mod io;
+mod kb;
 mod prompt;
 mod sources;
 mod tokenize;
@@ -38,6 +39,8 @@ enum Command {
     Chat(chat::Args),
     /// Time encoder and decoder steps on one request (used by bench/bench_fid.py).
     Bench(bench::Args),
+    /// Knowledge base and FAQ: index, search, delete, evaluate.
+    Kb(kb::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Prompt(args) => prompt::run(args),
         Command::Chat(args) => chat::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Kb(args) => kb::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -33,8 +33,20 @@ impl ConfigFile {
 
 /// Adds the configured knowledge sources to `pipeline`.
 pub fn attach(pipeline: ChatPipeline, config: &ConfigFile) -> Result<ChatPipeline> {
-    let _ = (&config.text, &config.dir);
-    // Web search providers ([search]) and the knowledge base / FAQ ([knowledge]) are
-    // attached here.
+    // Web search providers ([search]) are attached here too.
+    let pipeline = attach_knowledge(pipeline, config)?;
+    Ok(pipeline)
+}
+
+/// The `[knowledge]` store as the `kb` provider, and its FAQ when `faq` is on.
+fn attach_knowledge(mut pipeline: ChatPipeline, config: &ConfigFile) -> Result<ChatPipeline> {
+    use chatplug_knowledge::{KbFaq, KbProvider, KnowledgeConfig};
+    let cfg = KnowledgeConfig::from_toml(&config.text, std::env::vars()).context("bad [knowledge] configuration")?;
+    if let Some(store) = cfg.open(&config.dir, false).context("cannot open the knowledge base")? {
+        pipeline = pipeline.with_provider(std::sync::Arc::new(KbProvider::new(store.clone(), cfg.top_k)));
+        if cfg.faq {
+            pipeline = pipeline.with_faq(std::sync::Arc::new(KbFaq::new(store)));
+        }
+    }
     Ok(pipeline)
 }
