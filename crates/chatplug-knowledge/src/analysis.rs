@@ -23,7 +23,8 @@ const STOP_WORDS: &[&str] = &[
     "谁", "几", "多少", "怎么", "怎么样", "怎样", "如何", "为什么", "为何", "是否", "是不是",
     "有没有", "能不能", "可不可以", "可以", "能", "会", "要", "请问", "请", "一下", "告诉",
     "知道", "我", "你", "我们", "你们", "他", "她", "它", "吗？", "呢？", "多", "啥", "咋",
-    "一个", "一种", "哪一", "哪一年", "多久", "之", "其", "以", "为", "于", "而", "中", "上",
+    "一个", "一种", "哪一", "哪一年", "多久", "哪年", "哪天", "哪一天", "时候", "什么时候", "地方",
+    "多长", "多远", "多高", "多大", "多快", "多重", "多深", "怎么办", "是什么", "叫什么", "有哪些", "之", "其", "以", "为", "于", "而", "中", "上",
     "下", "里", "个", "些", "得", "地", "着", "过", "所", "叫", "做", "该", "应该", "需要",
     "the", "a", "an", "of", "is", "are", "what", "which", "who", "how", "to", "in", "and",
 ];
@@ -136,9 +137,38 @@ pub fn bigrams(text: &str) -> Vec<String> {
     out
 }
 
-/// Bigrams of a query with its stop words cut out first, so `长城有多长` does not
-/// look for `城有` or `有多`.
-pub fn query_bigrams(query: &str) -> Vec<String> {
+/// Every CJK character of `text` (normalized) and every alphanumeric word whole:
+/// the loosest match, for paraphrases that share characters but not words
+/// (`珠峰` / `珠穆朗玛峰`).
+pub fn chars(text: &str) -> Vec<String> {
+    let text = normalize(text);
+    let mut out = Vec::new();
+    let mut word = String::new();
+    for c in text.chars() {
+        if is_cjk(c) || !is_term_char(c) {
+            if !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+            if is_cjk(c) {
+                out.push(c.to_string());
+            }
+        } else {
+            word.push(c);
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
+/// [`chars`] of a query without its stop words.
+pub fn query_chars(query: &str) -> Vec<String> {
+    chars(&without_stop_words(query))
+}
+
+/// The query with each stop word replaced by a space.
+fn without_stop_words(query: &str) -> String {
     let text = normalize(query);
     let mut kept = String::new();
     for w in jieba().cut(&text, true) {
@@ -148,7 +178,13 @@ pub fn query_bigrams(query: &str) -> Vec<String> {
             kept.push_str(w);
         }
     }
-    bigrams(&kept)
+    kept
+}
+
+/// Bigrams of a query with its stop words cut out first, so `长城有多长` does not
+/// look for `城有` or `有多`.
+pub fn query_bigrams(query: &str) -> Vec<String> {
+    bigrams(&without_stop_words(query))
 }
 
 /// `text` with punctuation and whitespace removed, normalized: what FAQ question

@@ -2,15 +2,16 @@
 //! writes) one database. Text is analyzed in Rust exactly as for the embedded
 //! store (jieba words, character bigrams) and ranked by one of two methods:
 //!
-//! - [`PgRanking::Tsvector`]: the terms go into a `tsvector` written out with
-//!   positions and weights (title words A, text words B, bigrams D), so no text
-//!   search parser or locale is involved; a query is an OR of its terms, ranked
-//!   with `ts_rank_cd`, found through a GIN index.
+//! - [`PgRanking::Tsvector`] (default) and [`PgRanking::TsvectorCd`]: the terms go
+//!   into a `tsvector` written out with positions and weights (title words A, text
+//!   words B, bigrams C, characters D), so no text search parser or locale is
+//!   involved; a query is an OR of its terms, found through a GIN index and ranked
+//!   with `ts_rank(…, 1)` or `ts_rank_cd`.
 //! - [`PgRanking::Trigram`]: pg_trgm `word_similarity` between the query's words and
 //!   the passage's space-joined words, ordered through a GiST trigram index.
 //!
-//! `fixtures/retrieval` measurements chose the default (see the crate README
-//! section in ARCHITECTURE.md).
+//! On `fixtures/retrieval`, `ts_rank` beat `ts_rank_cd` and pg_trgm (numbers in
+//! `fixtures/retrieval/README.md`), so it is the default.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
@@ -18,7 +19,7 @@ use std::sync::Mutex;
 use postgres::{Client, NoTls, Transaction};
 use serde::Deserialize;
 
-use crate::analysis::{bigrams, query_bigrams, words};
+use crate::analysis::{bigrams, chars, query_bigrams, query_chars, words};
 use crate::error::{KbError, Result};
 use crate::faq::{rank, Candidate, FaqEntry, FaqMatch};
 use crate::ingest::Document;
@@ -29,9 +30,23 @@ use crate::store::{passages_of, Hit, IndexSummary, KnowledgeStore};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PgRanking {
+    /// `ts_rank(tsv, q, 1)`: term frequencies, weights, length-normalized.
     #[default]
     Tsvector,
+    /// `ts_rank_cd(tsv, q)`: cover density (how close the query terms lie).
+    TsvectorCd,
+    /// pg_trgm `word_similarity`.
     Trigram,
+}
+
+impl PgRanking {
+    /// The SQL rank expression of a tsvector ranking.
+    fn rank_sql(self) -> &'static str {
+        match self {
+            PgRanking::TsvectorCd => "ts_rank_cd(tsv, q)",
+            _ => "ts_rank(tsv, q, 1)",
+        }
+    }
 }
 
 const SCHEMA: &str = "
@@ -100,8 +115,9 @@ fn tsquery_literal(query: &str) -> Option<String> {
     let mut seen = HashSet::new();
     let mut terms: Vec<String> = words(query);
     terms.extend(query_bigrams(query));
+    terms.extend(query_chars(query));
     if terms.is_empty() {
-        terms = bigrams(query);
+        terms = chars(query);
     }
     let quoted: Vec<String> = terms.into_iter().filter(|t| seen.insert(t.clone())).map(|t| quote_lexeme(&t)).collect();
     (!quoted.is_empty()).then(|| quoted.join(" | "))
@@ -112,11 +128,13 @@ fn analyze(title: Option<&str>, text: &str) -> (String, String) {
     let title_words = title.map(words).unwrap_or_default();
     let text_words = words(text);
     let mut grams = bigrams(text);
+    let mut singles = chars(text);
     if let Some(t) = title {
         grams.extend(bigrams(t));
+        singles.extend(chars(t));
     }
     let joined = title_words.iter().chain(&text_words).cloned().collect::<Vec<_>>().join(" ");
-    let tsv = tsvector_literal(&[(&title_words, 'A'), (&text_words, 'B'), (&grams, 'D')]);
+    let tsv = tsvector_literal(&[(&title_words, 'A'), (&text_words, 'B'), (&grams, 'C'), (&singles, 'D')]);
     (joined, tsv)
 }
 
@@ -212,12 +230,15 @@ impl KnowledgeStore for PgStore {
         let limit = (top_k * 4 + 16) as i64;
         let rows = self.with_client(|c| {
             Ok(match self.ranking {
-                PgRanking::Tsvector => {
+                PgRanking::Tsvector | PgRanking::TsvectorCd => {
                     let Some(q) = tsquery_literal(query) else { return Ok(Vec::new()) };
                     c.query(
-                        "SELECT doc_id, seq, title, body, ts_rank_cd(tsv, q)::float8 AS score
-                         FROM kb_passages, CAST($1::text AS tsquery) q WHERE tsv @@ q
-                         ORDER BY score DESC, doc_id, seq LIMIT $2",
+                        &format!(
+                            "SELECT doc_id, seq, title, body, {}::float8 AS score
+                             FROM kb_passages, CAST($1::text AS tsquery) q WHERE tsv @@ q
+                             ORDER BY score DESC, doc_id, seq LIMIT $2",
+                            self.ranking.rank_sql()
+                        ),
                         &[&q, &limit],
                     )?
                 }
@@ -282,7 +303,7 @@ impl KnowledgeStore for PgStore {
         let Some(q) = tsquery_literal(query) else { return Ok(Vec::new()) };
         let rows = self.with_client(|c| {
             Ok(c.query(
-                "SELECT id, question, matched, answer, ts_rank_cd(tsv, q)::float8 AS score
+                "SELECT id, question, matched, answer, ts_rank(tsv, q, 1)::float8 AS score
                  FROM kb_faq, CAST($1::text AS tsquery) q WHERE tsv @@ q
                  ORDER BY score DESC, id LIMIT $2",
                 &[&q, &FAQ_CANDIDATES],

@@ -4,18 +4,23 @@
 use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
 use tantivy::Index;
 
-use crate::analysis::{bigrams, words_with, WordOptions};
+use crate::analysis::{bigrams, chars, words_with, WordOptions};
 
 /// jieba words.
 pub const WORDS: &str = "kb_jieba";
 /// CJK character bigrams.
 pub const BIGRAMS: &str = "kb_bigram";
+/// CJK characters.
+pub const CHARS: &str = "kb_char";
 
 #[derive(Clone)]
 struct Words(WordOptions);
 
 #[derive(Clone)]
 struct Bigrams;
+
+#[derive(Clone)]
+struct Chars;
 
 /// A stream over terms computed up front (jieba needs the whole text anyway).
 pub struct Terms {
@@ -61,8 +66,16 @@ impl Tokenizer for Bigrams {
     }
 }
 
-/// Registers both tokenizers on `index`.
+impl Tokenizer for Chars {
+    type TokenStream<'a> = Terms;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Terms {
+        Terms::new(chars(text))
+    }
+}
+
+/// Registers the tokenizers on `index`.
 pub fn register(index: &Index, opts: WordOptions) {
     index.tokenizers().register(WORDS, TextAnalyzer::from(Words(opts)));
     index.tokenizers().register(BIGRAMS, TextAnalyzer::from(Bigrams));
+    index.tokenizers().register(CHARS, TextAnalyzer::from(Chars));
 }

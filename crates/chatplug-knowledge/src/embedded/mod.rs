@@ -13,7 +13,7 @@ use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-use crate::analysis::{bigrams, query_bigrams, words_with, WordOptions};
+use crate::analysis::{bigrams, chars, query_bigrams, query_chars, words_with, WordOptions};
 use crate::error::{KbError, Result};
 use crate::split::SplitOptions;
 use crate::tokenizers;
@@ -28,6 +28,8 @@ pub struct Tuning {
     pub words: WordOptions,
     /// Weight of the character-bigram fields (0: not queried).
     pub bigram_boost: f32,
+    /// Weight of the single-character fields (0: not queried).
+    pub char_boost: f32,
     /// Weight of the title fields relative to the passage text (0: not queried).
     pub title_boost: f32,
     pub split: SplitOptions,
@@ -37,8 +39,9 @@ impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             words: WordOptions::default(),
-            bigram_boost: 0.5,
-            title_boost: 1.5,
+            bigram_boost: 0.25,
+            char_boost: 0.35,
+            title_boost: 0.5,
             split: SplitOptions::default(),
         }
     }
@@ -51,6 +54,7 @@ impl Tuning {
         Tuning {
             words: WordOptions { search_mode: false, stop_words: false },
             bigram_boost: 0.0,
+            char_boost: 0.0,
             title_boost: 0.0,
             split: SplitOptions::default(),
         }
@@ -106,11 +110,12 @@ pub(crate) fn text_options(tokenizer: &str, stored: bool) -> TextOptions {
     }
 }
 
-/// A searchable text with its bigram shadow field.
+/// A searchable text with its bigram and character shadow fields.
 #[derive(Clone, Copy)]
 pub(crate) struct TextPair {
     pub words: Field,
     pub bigrams: Field,
+    pub chars: Field,
 }
 
 impl TextPair {
@@ -118,12 +123,14 @@ impl TextPair {
         TextPair {
             words: builder.add_text_field(name, text_options(tokenizers::WORDS, stored)),
             bigrams: builder.add_text_field(&format!("{name}_bigrams"), text_options(tokenizers::BIGRAMS, false)),
+            chars: builder.add_text_field(&format!("{name}_chars"), text_options(tokenizers::CHARS, false)),
         }
     }
 
     pub fn fill(&self, doc: &mut TantivyDocument, text: &str) {
         doc.add_text(self.words, text);
         doc.add_text(self.bigrams, text);
+        doc.add_text(self.chars, text);
     }
 }
 
@@ -194,11 +201,13 @@ impl Handle {
         };
         let mut words = dedup(words_with(query, t.words));
         let mut grams = dedup(if t.words.stop_words { query_bigrams(query) } else { bigrams(query) });
+        let mut singles = dedup(if t.words.stop_words { query_chars(query) } else { chars(query) });
         if words.is_empty() && grams.is_empty() {
             // A query of stop words only still deserves its best matches.
             let all = WordOptions { stop_words: false, ..t.words };
             words = dedup(words_with(query, all));
             grams = dedup(bigrams(query));
+            singles = dedup(chars(query));
         }
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (pair, weight) in pairs {
@@ -214,6 +223,9 @@ impl Handle {
             add(pair.words, &words, *weight);
             if t.bigram_boost > 0.0 {
                 add(pair.bigrams, &grams, weight * t.bigram_boost);
+            }
+            if t.char_boost > 0.0 {
+                add(pair.chars, &singles, weight * t.char_boost);
             }
         }
         Box::new(BooleanQuery::new(clauses))
