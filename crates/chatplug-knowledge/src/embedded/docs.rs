@@ -68,17 +68,7 @@ impl DocsIndex {
     }
 
     pub fn delete(&self, ids: &[String]) -> Result<usize> {
-        let h = &self.handle;
-        let writer = h.writer()?;
-        let mut found = 0;
-        for id in ids.iter().collect::<HashSet<_>>() {
-            if h.count_term(self.doc_id, id)? > 0 {
-                found += 1;
-            }
-            writer.delete_term(Term::from_field_text(self.doc_id, id));
-        }
-        h.commit(writer)?;
-        Ok(found)
+        self.handle.delete_ids(self.doc_id, ids)
     }
 
     pub fn search(&self, query: &str, top_k: usize) -> Result<Vec<Hit>> {

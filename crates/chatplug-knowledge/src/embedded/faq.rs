@@ -2,7 +2,6 @@
 //! each similar one) of an entry, all carrying the entry's id, main question and
 //! answer.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use tantivy::collector::TopDocs;
@@ -66,17 +65,7 @@ impl FaqIndex {
     }
 
     pub fn delete(&self, ids: &[String]) -> Result<usize> {
-        let h = &self.handle;
-        let writer = h.writer()?;
-        let mut found = 0;
-        for id in ids.iter().collect::<HashSet<_>>() {
-            if h.count_term(self.id, id)? > 0 {
-                found += 1;
-            }
-            writer.delete_term(Term::from_field_text(self.id, id));
-        }
-        h.commit(writer)?;
-        Ok(found)
+        self.handle.delete_ids(self.id, ids)
     }
 
     pub fn search(&self, query: &str, size: usize) -> Result<Vec<FaqMatch>> {

@@ -164,7 +164,9 @@ impl Handle {
     }
 
     pub fn writer(&self) -> Result<IndexWriter> {
-        self.index.writer_with_num_threads(1, 40_000_000).map_err(|e| match e {
+        // Indexing threads tokenize (jieba) in parallel; 40 MB of buffer each.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        self.index.writer_with_num_threads(threads, threads * 40_000_000).map_err(|e| match e {
             tantivy::TantivyError::LockFailure(..) => {
                 self.err("another process is writing to this knowledge base; try again when it is done")
             }
@@ -183,6 +185,21 @@ impl Handle {
     pub fn count_term(&self, field: Field, text: &str) -> Result<usize> {
         let q = TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic);
         self.reader.searcher().search(&q, &Count).map_err(|e| self.err(e))
+    }
+
+    /// Deletes the documents whose raw field `field` holds one of `ids`, in one
+    /// commit; returns how many of the ids were present.
+    pub fn delete_ids(&self, field: Field, ids: &[String]) -> Result<usize> {
+        let writer = self.writer()?;
+        let mut found = 0;
+        for id in ids.iter().collect::<HashSet<_>>() {
+            if self.count_term(field, id)? > 0 {
+                found += 1;
+            }
+            writer.delete_term(Term::from_field_text(field, id));
+        }
+        self.commit(writer)?;
+        Ok(found)
     }
 
     /// How many live documents have `value` in the u64 field `field`.
