@@ -72,7 +72,7 @@ impl SearchConfig {
                 } else {
                     format!("search.{path}")
                 };
-                SearchError::config(key, e.into_inner().to_string())
+                SearchError::config(key, e.into_inner().message().to_string())
             })?;
         config.validate()?;
         Ok(config)

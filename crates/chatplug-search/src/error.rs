@@ -17,7 +17,14 @@ pub enum SearchError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// A bad line (1-based) or entry of a triple file.
+    /// A bad entry (1-based) of a JSON triple file.
+    #[error("{path}: entry {entry}: {message}")]
+    TripleEntry {
+        path: PathBuf,
+        entry: usize,
+        message: String,
+    },
+    /// A bad line (1-based) of a triple file.
     #[error("{path}:{line}: {message}")]
     Triples {
         path: PathBuf,

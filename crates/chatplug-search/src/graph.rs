@@ -65,22 +65,20 @@ impl TripleGraph {
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
         {
-            let list: Vec<JsonTriple> = serde_json::from_str(&text).map_err(|e| {
-                bad(
-                    e.line(),
-                    format!("{e} (expected a list of [s, p, o] or {{subject, predicate, object}})"),
-                )
-            })?;
+            let list: Vec<serde_json::Value> = serde_json::from_str(&text)
+                .map_err(|e| bad(e.line(), format!("{e} (expected a JSON list of triples)")))?;
             list.into_iter()
-                .map(|t| match t {
-                    JsonTriple::List(t) => t,
-                    JsonTriple::Object {
-                        subject,
-                        predicate,
-                        object,
-                    } => [subject, predicate, object],
+                .enumerate()
+                .map(|(i, v)| match serde_json::from_value(v) {
+                    Ok(JsonTriple::List(t)) => Ok(t),
+                    Ok(JsonTriple::Object { subject, predicate, object }) => Ok([subject, predicate, object]),
+                    Err(_) => Err(SearchError::TripleEntry {
+                        path: path.to_path_buf(),
+                        entry: i + 1,
+                        message: "expected [subject, predicate, object] or {\"subject\", \"predicate\", \"object\"} (strings)".into(),
+                    }),
                 })
-                .collect()
+                .collect::<Result<_>>()?
         } else {
             parse_tsv(&text).map_err(|(line, m)| bad(line, m))?
         };
