@@ -36,5 +36,17 @@ pub fn attach(pipeline: ChatPipeline, config: &ConfigFile) -> Result<ChatPipelin
     let _ = (&config.text, &config.dir);
     // Web search providers ([search]) and the knowledge base / FAQ ([knowledge]) are
     // attached here.
+    let pipeline = attach_search(pipeline, config)?;
+    Ok(pipeline)
+}
+
+/// The web search fan-out and the knowledge-graph triples of `[search]`.
+fn attach_search(mut pipeline: ChatPipeline, config: &ConfigFile) -> Result<ChatPipeline> {
+    let providers =
+        chatplug_search::providers_from_config(&config.text, &config.dir, std::env::vars())
+            .context("bad [search] configuration")?;
+    for provider in providers {
+        pipeline = pipeline.with_provider(provider);
+    }
     Ok(pipeline)
 }

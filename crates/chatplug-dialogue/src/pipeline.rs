@@ -437,7 +437,9 @@ impl ChatPipeline {
                 let results = match outcome {
                     Ok(r) => r,
                     Err(e) => {
-                        debug.warnings.push(format!("provider `{name}` failed: {e}"));
+                        debug
+                            .warnings
+                            .push(format!("provider `{name}` failed: {e}"));
                         continue;
                     }
                 };

@@ -135,21 +135,33 @@ impl KnowledgeProvider for TwoMembers {
 fn evidence_points_back_to_the_retrieved_item() {
     let p = pipeline(Config::default()).with_provider(Arc::new(TwoMembers));
     let res = p
-        .chat(&ChatRequest::new("姚明有多高"), &ScriptedGenerator::new("姚明身高2.26米"))
+        .chat(
+            &ChatRequest::new("姚明有多高"),
+            &ScriptedGenerator::new("姚明身高2.26米"),
+        )
         .unwrap();
     let e = res.grounding_evidence.unwrap();
-    assert_eq!(e.source, "alpha", "the member's name when the snippet has no source");
+    assert_eq!(
+        e.source, "alpha",
+        "the member's name when the snippet has no source"
+    );
     assert_eq!(e.url.as_deref(), Some("https://example.org/yao"));
     assert_eq!(e.title.as_deref(), Some("姚明"));
     assert_eq!(e.doc_id.as_deref(), Some("doc-7"));
     let d = &res.debug;
     assert_eq!(d.search_results.len(), 1);
     assert_eq!(d.search_results[0].provider, "alpha");
-    assert_eq!(d.warnings, vec!["provider `beta` failed: HTTP 500".to_string()]);
+    assert_eq!(
+        d.warnings,
+        vec!["provider `beta` failed: HTTP 500".to_string()]
+    );
     let v = serde_json::to_value(&e).unwrap();
     assert_eq!(v["doc_id"], "doc-7");
     let plain = serde_json::to_value(Evidence::new("x", "request")).unwrap();
-    assert!(plain.get("url").is_none(), "absent fields stay out of the JSON");
+    assert!(
+        plain.get("url").is_none(),
+        "absent fields stay out of the JSON"
+    );
 }
 
 #[test]

@@ -398,3 +398,30 @@ fn config_errors_name_the_option() {
     let e = err("search = 3\n", env());
     assert!(e.contains("search") && e.contains("must be a table"), "{e}");
 }
+
+#[test]
+fn documented_table_equals_the_code_defaults() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/chatplug.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert_eq!(
+        SearchConfig::from_toml(&text, env()).unwrap(),
+        SearchConfig::default()
+    );
+    // The commented examples parse too.
+    let uncommented: String = text
+        .lines()
+        .map(|l| {
+            let example = |r: &&str| {
+                r.trim_start_matches('[').starts_with("search")
+                    || r.split_once(" = ")
+                        .is_some_and(|(k, _)| k.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            };
+            l.strip_prefix("# ").filter(example).unwrap_or(l)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let search_part = &uncommented[uncommented.find("[search]").unwrap()..];
+    let c = SearchConfig::from_toml(search_part, env()).unwrap();
+    assert_eq!(c.generic[0].text_path, "data.items[].summary");
+    assert_eq!(c.graph.unwrap().max_triples, 20);
+}
