@@ -3,10 +3,11 @@
 //! again would get the same answer).
 //!
 //! The client is `reqwest`'s blocking one: call it from plain threads, never from
-//! inside a tokio runtime.
+//! inside a tokio runtime (the fan-out gives every search its own thread).
 
 use serde_json::Value;
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Timeout and retry settings of one provider's requests.
@@ -97,19 +98,33 @@ const BODY_EXCERPT_CHARS: usize = 200;
 
 /// A blocking HTTP client with one provider's policy.
 pub struct HttpClient {
-    client: reqwest::blocking::Client,
+    /// Built on first use, on the searching thread: reqwest's blocking client must
+    /// not be built inside a tokio runtime, and the fan-out searches on plain threads
+    /// even when the pipeline itself is built or run inside one.
+    client: OnceLock<Result<reqwest::blocking::Client, String>>,
     policy: HttpPolicy,
 }
 
 impl HttpClient {
-    pub fn new(policy: HttpPolicy) -> Result<HttpClient, String> {
-        let client = reqwest::blocking::Client::builder()
-            .timeout(policy.timeout)
-            .connect_timeout(policy.timeout)
-            .user_agent(concat!("chatplug/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(HttpClient { client, policy })
+    pub fn new(policy: HttpPolicy) -> HttpClient {
+        HttpClient {
+            client: OnceLock::new(),
+            policy,
+        }
+    }
+
+    fn client(&self) -> Result<&reqwest::blocking::Client, HttpError> {
+        self.client
+            .get_or_init(|| {
+                reqwest::blocking::Client::builder()
+                    .timeout(self.policy.timeout)
+                    .connect_timeout(self.policy.timeout)
+                    .user_agent(concat!("chatplug/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| format!("cannot build the HTTP client: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| HttpError::Transport(e.clone()))
     }
 
     /// Sends `request`, retrying retryable failures; the last failure when all fail.
@@ -130,9 +145,10 @@ impl HttpClient {
     }
 
     fn send_once(&self, request: &HttpRequest) -> Result<Value, HttpError> {
+        let client = self.client()?;
         let mut builder = match request.method {
-            Method::Get => self.client.get(&request.url),
-            Method::Post => self.client.post(&request.url),
+            Method::Get => client.get(&request.url),
+            Method::Post => client.post(&request.url),
         };
         if !request.query.is_empty() {
             builder = builder.query(&request.query);

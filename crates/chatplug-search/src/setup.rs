@@ -56,7 +56,7 @@ pub fn web_providers(
         retries: config.retries,
         backoff: Duration::from_millis(config.backoff_ms),
     };
-    let client = || HttpClient::new(policy).map_err(|e| SearchError::config("search", e));
+    let client = || HttpClient::new(policy);
     let cache =
         ResultCache::new(config.cache_size, Duration::from_secs(config.cache_ttl_s)).map(Arc::new);
     let breaker = BreakerPolicy {
@@ -85,7 +85,7 @@ pub fn web_providers(
                     BingEndpoint::Web,
                     key.clone(),
                     b.clone(),
-                    client()?,
+                    client(),
                 )));
                 if b.news {
                     raw.push(Arc::new(Bing::new(
@@ -93,14 +93,14 @@ pub fn web_providers(
                         BingEndpoint::News,
                         key.clone(),
                         b.clone(),
-                        client()?,
+                        client(),
                     )));
                 }
             }
             "searxng" => raw.push(Arc::new(Searxng::new(
                 "searxng",
                 config.searxng.clone(),
-                client()?,
+                client(),
             ))),
             _ => {
                 let (i, g) = config
@@ -126,12 +126,7 @@ pub fn web_providers(
                     })?;
                     headers.push((header.clone(), value.clone()));
                 }
-                raw.push(Arc::new(Generic::new(
-                    g.clone(),
-                    headers,
-                    fields,
-                    client()?,
-                )));
+                raw.push(Arc::new(Generic::new(g.clone(), headers, fields, client())));
             }
         }
     }
