@@ -104,6 +104,46 @@ triples = "{}"
     assert_eq!(searx.total(), 1);
 }
 
+/// `#debug` in `chatplug chat` lists what each provider retrieved and what failed.
+#[test]
+fn chat_debug_shows_retrieved_items_and_failures() {
+    let searx = HttpServer::start(|_, _| Reply::json(recorded("searxng.json")));
+    let config = config_file(
+        "chat",
+        &format!(
+            "[search]\nproviders = [\"searxng\", \"broken\"]\nretries = 0\n[search.searxng]\nendpoint = \"{}\"\n[[search.generic]]\nname = \"broken\"\nurl = \"http://127.0.0.1:{}/s?q={{query}}\"\ntext_path = \"items[].text\"\n",
+            searx.url(),
+            chatplug_testkit::free_port()
+        ),
+    );
+    let out = chatplug(
+        &[
+            "chat",
+            "--model",
+            "fixtures/golden/models/relu_tied",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        "#debug\n西湖在哪里？\n#exit\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"provider\": \"searxng\""), "{stdout}");
+    assert!(
+        stdout.contains("\"url\": \"https://baike.example.cn/item/west-lake\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("provider `broken` failed: request failed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("西湖位于中国浙江省杭州市。"), "{stdout}");
+}
+
 #[test]
 fn bad_search_configuration_is_a_clear_error() {
     let config = config_file("bad", "[search]\nproviders = [\"google\"]\n");
