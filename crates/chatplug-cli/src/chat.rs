@@ -89,6 +89,7 @@ fn print_reply(result: &ChatResult, debug: bool) -> Result<()> {
             "response_type": result.response_type,
             "grounding_evidence": result.grounding_evidence,
             "search": {"need_search": d.need_search, "query": d.search_query, "results": d.search_results},
+            "warnings": d.warnings,
             "passages": d.passages,
             "timings_ms": d.timings_ms,
         });

@@ -33,8 +33,19 @@ impl ConfigFile {
 
 /// Adds the configured knowledge sources to `pipeline`.
 pub fn attach(pipeline: ChatPipeline, config: &ConfigFile) -> Result<ChatPipeline> {
-    // Web search providers ([search]) are attached here too.
+    let pipeline = attach_search(pipeline, config)?;
     let pipeline = attach_knowledge(pipeline, config)?;
+    Ok(pipeline)
+}
+
+/// The web search fan-out and the knowledge-graph triples of `[search]`.
+fn attach_search(mut pipeline: ChatPipeline, config: &ConfigFile) -> Result<ChatPipeline> {
+    let providers =
+        chatplug_search::providers_from_config(&config.text, &config.dir, std::env::vars())
+            .context("bad [search] configuration")?;
+    for provider in providers {
+        pipeline = pipeline.with_provider(provider);
+    }
     Ok(pipeline)
 }
 

@@ -39,21 +39,16 @@ pub fn rouge_l_precision(response: &str, reference: &str) -> f64 {
     lcs_len(&r, &tokens(reference)) as f64 / r.len() as f64
 }
 
-/// The best-scoring item when its score is above `threshold`. `items`: (text,
-/// source). Ties keep the earlier item.
-pub fn find_evidence(
-    response: &str,
-    items: &[(String, String)],
-    threshold: f64,
-) -> Option<Evidence> {
+/// The best-scoring candidate, with its score, when the score is above `threshold`.
+/// Candidates' own scores are ignored. Ties keep the earlier item.
+pub fn find_evidence(response: &str, items: &[Evidence], threshold: f64) -> Option<Evidence> {
     let mut best: Option<Evidence> = None;
-    for (text, source) in items {
-        let score = rouge_l_precision(response, text);
+    for item in items {
+        let score = rouge_l_precision(response, &item.text);
         if best.as_ref().is_none_or(|b| score > b.score) {
             best = Some(Evidence {
-                text: text.clone(),
                 score,
-                source: source.clone(),
+                ..item.clone()
             });
         }
     }

@@ -119,8 +119,8 @@ pub struct Prepared {
     pub dialog_state: Map<String, Value>,
     /// History after farewell removal (post-processing looks at it).
     pub history: Vec<Turn>,
-    /// Whole knowledge items (text, source) for grounding evidence.
-    pub evidence_items: Vec<(String, String)>,
+    /// Whole knowledge items (score 0) for grounding evidence.
+    pub evidence_items: Vec<Evidence>,
 }
 
 /// The dialogue pipeline.
@@ -342,9 +342,8 @@ impl ChatPipeline {
                                 invoke_skill = invoke_skill.or_else(|| Some(best.answer.clone()));
                             } else {
                                 let ev = Evidence {
-                                    text: best.answer.clone(),
                                     score: best.score,
-                                    source: "faq".into(),
+                                    ..Evidence::new(best.answer.clone(), "faq")
                                 };
                                 let response = best.answer.clone();
                                 sw.lap("faq");
@@ -410,15 +409,15 @@ impl ChatPipeline {
         let max_len = cfg.core_chat_max_knowledge_length;
         let overlap = cfg.knowledge_chunk_overlap;
         let mut retrieved_chunks: Vec<String> = Vec::new();
-        let mut evidence_items: Vec<(String, String)> = Vec::new();
+        let mut evidence_items: Vec<Evidence> = Vec::new();
         for k in &request.knowledge {
-            evidence_items.push((k.clone(), "request".into()));
+            evidence_items.push(Evidence::new(k.clone(), "request"));
         }
         if let Some(k) = &rule_knowledge {
-            evidence_items.push((k.clone(), "rule".into()));
+            evidence_items.push(Evidence::new(k.clone(), "rule"));
         }
         for h in &debug.faq_knowledge {
-            evidence_items.push((h.answer.clone(), "faq".into()));
+            evidence_items.push(Evidence::new(h.answer.clone(), "faq"));
         }
         let search_query = reform_search_query
             .clone()
@@ -433,47 +432,53 @@ impl ChatPipeline {
             if kind == ProviderKind::Web {
                 debug.search_query = Some(q.clone());
             }
-            let results = match p.search(&q) {
-                Ok(r) => r,
-                Err(e) => {
-                    debug
-                        .warnings
-                        .push(format!("provider `{}` failed: {e}", p.name()));
-                    continue;
-                }
-            };
-            debug.search_results.push(ProviderResults {
-                provider: p.name().to_string(),
-                kind,
-                query: q,
-                results: results.clone(),
-            });
-            if kind == ProviderKind::Web && results.special_card {
-                if let Some(first) = results.snippets.first() {
-                    let response = first.text.clone();
-                    sw.lap("search");
-                    return reply(prepared, debug, sw, response, ResponseType::Skill, None);
-                }
-            }
-            match kind {
-                ProviderKind::Web => {
-                    for s in &results.snippets {
-                        retrieved_chunks.extend(split_chunks(&s.text, max_len, overlap));
-                        evidence_items.push((s.text.clone(), p.name().to_string()));
+            // A fanning-out provider reports each member: results or failure.
+            for (name, outcome) in p.search_parts(&q) {
+                let results = match outcome {
+                    Ok(r) => r,
+                    Err(e) => {
+                        debug
+                            .warnings
+                            .push(format!("provider `{name}` failed: {e}"));
+                        continue;
+                    }
+                };
+                debug.search_results.push(ProviderResults {
+                    provider: name.clone(),
+                    kind,
+                    query: q.clone(),
+                    results: results.clone(),
+                });
+                if kind == ProviderKind::Web && results.special_card {
+                    if let Some(first) = results.snippets.first() {
+                        let response = first.text.clone();
+                        let ev = Some(Evidence {
+                            score: 1.0,
+                            ..Evidence::from_snippet(first, &name)
+                        });
+                        sw.lap("search");
+                        return reply(prepared, debug, sw, response, ResponseType::Skill, ev);
                     }
                 }
-                ProviderKind::Graph => {
-                    let joined = results
-                        .snippets
-                        .iter()
-                        .map(|s| s.text.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    retrieved_chunks
-                        .extend(split_chunks(&joined, max_len, overlap).into_iter().take(5));
-                    for s in &results.snippets {
-                        evidence_items.push((s.text.clone(), p.name().to_string()));
+                match kind {
+                    ProviderKind::Web => {
+                        for s in &results.snippets {
+                            retrieved_chunks.extend(split_chunks(&s.text, max_len, overlap));
+                        }
                     }
+                    ProviderKind::Graph => {
+                        let joined = results
+                            .snippets
+                            .iter()
+                            .map(|s| s.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        retrieved_chunks
+                            .extend(split_chunks(&joined, max_len, overlap).into_iter().take(5));
+                    }
+                }
+                for s in &results.snippets {
+                    evidence_items.push(Evidence::from_snippet(s, &name));
                 }
             }
         }

@@ -156,6 +156,41 @@ pub struct Evidence {
     pub score: f64,
     /// Where the item came from: `request`, `rule`, `faq` or a provider's name.
     pub source: String,
+    /// The retrieved item's address, title and document id, when it had them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<String>,
+}
+
+impl Evidence {
+    /// A candidate item (score 0) with no address.
+    pub fn new(text: impl Into<String>, source: impl Into<String>) -> Evidence {
+        Evidence {
+            text: text.into(),
+            score: 0.0,
+            source: source.into(),
+            url: None,
+            title: None,
+            doc_id: None,
+        }
+    }
+
+    /// A candidate item from a retrieved snippet; `provider` names the source when the
+    /// snippet does not.
+    pub fn from_snippet(snippet: &crate::search::Snippet, provider: &str) -> Evidence {
+        Evidence {
+            url: snippet.url.clone(),
+            title: snippet.title.clone(),
+            doc_id: snippet.doc_id.clone(),
+            ..Evidence::new(
+                snippet.text.clone(),
+                snippet.source.as_deref().unwrap_or(provider),
+            )
+        }
+    }
 }
 
 /// The answer to one turn.

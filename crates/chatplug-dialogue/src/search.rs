@@ -126,6 +126,11 @@ pub trait KnowledgeProvider: Send + Sync {
         ProviderKind::Web
     }
     fn search(&self, query: &str) -> Result<SearchResults, String>;
+    /// Each member's outcome, by member name, for a provider that fans out to several
+    /// (the pipeline reports every member's results or failure); one part by default.
+    fn search_parts(&self, query: &str) -> Vec<(String, Result<SearchResults, String>)> {
+        vec![(self.name().to_string(), self.search(query))]
+    }
 }
 
 /// A local FAQ match.

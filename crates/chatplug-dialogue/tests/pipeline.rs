@@ -10,6 +10,7 @@ use chatplug_dialogue::postprocess::*;
 use chatplug_dialogue::*;
 use common::*;
 use serde_json::json;
+use std::sync::Arc;
 
 #[test]
 fn model_turn() {
@@ -69,8 +70,8 @@ fn grounding_evidence() {
     assert_eq!(rouge_l_precision("", "x"), 0.0);
     assert!((rouge_l_precision("abcd", "ab") - 0.5).abs() < 1e-12);
     let items = vec![
-        ("苹果是水果".to_string(), "request".to_string()),
-        ("西湖在杭州很美".to_string(), "web".to_string()),
+        Evidence::new("苹果是水果", "request"),
+        Evidence::new("西湖在杭州很美", "web"),
     ];
     let e = find_evidence("西湖很美", &items, 0.7).unwrap();
     assert_eq!((e.source.as_str(), e.score), ("web", 1.0));
@@ -81,7 +82,7 @@ fn grounding_evidence() {
     );
     // Long knowledge: no recursion.
     let long: String = "知识".repeat(5000);
-    assert!(find_evidence("知识知识", &[(long, "x".into())], 0.7).is_some());
+    assert!(find_evidence("知识知识", &[Evidence::new(long, "x")], 0.7).is_some());
 }
 
 #[test]
@@ -102,6 +103,65 @@ fn grounding_in_a_turn() {
     assert_eq!(res.grounding_evidence.unwrap().source, "request");
     let res = p.chat(&r, &ScriptedGenerator::new("我不清楚哦")).unwrap();
     assert!(res.grounding_evidence.is_none());
+}
+
+/// Two members: one answers with addressed snippets, one fails.
+struct TwoMembers;
+
+impl KnowledgeProvider for TwoMembers {
+    fn name(&self) -> &str {
+        "fanout"
+    }
+    fn search(&self, _query: &str) -> Result<SearchResults, String> {
+        unreachable!("the pipeline asks for the parts")
+    }
+    fn search_parts(&self, _query: &str) -> Vec<(String, Result<SearchResults, String>)> {
+        let mut hit = Snippet::new("姚明身高2.26米，是前中国职业篮球运动员。");
+        hit.url = Some("https://example.org/yao".into());
+        hit.title = Some("姚明".into());
+        hit.doc_id = Some("doc-7".into());
+        let results = SearchResults {
+            snippets: vec![Snippet::new("上海是一座城市。"), hit],
+            special_card: false,
+        };
+        vec![
+            ("alpha".into(), Ok(results)),
+            ("beta".into(), Err("HTTP 500".into())),
+        ]
+    }
+}
+
+#[test]
+fn evidence_points_back_to_the_retrieved_item() {
+    let p = pipeline(Config::default()).with_provider(Arc::new(TwoMembers));
+    let res = p
+        .chat(
+            &ChatRequest::new("姚明有多高"),
+            &ScriptedGenerator::new("姚明身高2.26米"),
+        )
+        .unwrap();
+    let e = res.grounding_evidence.unwrap();
+    assert_eq!(
+        e.source, "alpha",
+        "the member's name when the snippet has no source"
+    );
+    assert_eq!(e.url.as_deref(), Some("https://example.org/yao"));
+    assert_eq!(e.title.as_deref(), Some("姚明"));
+    assert_eq!(e.doc_id.as_deref(), Some("doc-7"));
+    let d = &res.debug;
+    assert_eq!(d.search_results.len(), 1);
+    assert_eq!(d.search_results[0].provider, "alpha");
+    assert_eq!(
+        d.warnings,
+        vec!["provider `beta` failed: HTTP 500".to_string()]
+    );
+    let v = serde_json::to_value(&e).unwrap();
+    assert_eq!(v["doc_id"], "doc-7");
+    let plain = serde_json::to_value(Evidence::new("x", "request")).unwrap();
+    assert!(
+        plain.get("url").is_none(),
+        "absent fields stay out of the JSON"
+    );
 }
 
 #[test]

@@ -6,6 +6,8 @@
 //! (`.ci/setup` installs them). A missing binary is an error that says which package
 //! to install: tests that need a server fail rather than skip.
 
+pub mod http;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
