@@ -1,0 +1,1 @@
+// ChatPLUG web chat page (being written).
