@@ -159,14 +159,15 @@ function showError(err) {
     return;
   }
   const kind = err.type ? `${err.type}${err.code ? " / " + err.code : ""}` : "";
-  box.replaceChildren(
+  const parts = [
     el("strong", {}, err.status ? `错误 ${err.status}` : "错误"),
     " ",
     err.message,
     kind ? el("span", { class: "muted" }, ` (${kind})`) : null,
     err.status === 401 ? el("span", {}, " · 请在“设置”中填写 API Key。") : null,
     el("button", { type: "button", class: "icon-btn", "aria-label": "关闭错误提示", onclick: () => showError(null) }, "×"),
-  );
+  ];
+  box.replaceChildren(...parts.filter(Boolean));
   box.hidden = false;
 }
 
@@ -382,7 +383,8 @@ function setSession(id) {
   store.set("session", state.sessionId);
 }
 
-async function openSession(id) {
+// `restoring`: the id came from localStorage; a session deleted meanwhile is no error.
+async function openSession(id, restoring = false) {
   showError(null);
   try {
     const s = await api("GET", `/v1/sessions/${encodeURIComponent(id)}`);
@@ -395,7 +397,7 @@ async function openSession(id) {
       setSession("");
       newConversation();
     }
-    showError(err);
+    if (!(restoring && err.status === 404)) showError(err);
   }
   await refreshSessions();
   closeNarrowPanels();
@@ -528,6 +530,7 @@ function closeNarrowPanels() {
 }
 
 function initLayout() {
+  for (const button of document.querySelectorAll(".drawer-close")) button.addEventListener("click", closeNarrowPanels);
   for (const [panel, button] of [["sessions", "toggle-sessions"], ["side-panel", "toggle-side"]]) {
     $(button).addEventListener("click", () => {
       const open = $(panel).classList.toggle("open");
@@ -574,7 +577,7 @@ initSettings();
 initLayout();
 initComposer();
 renderDebug(null);
-if (state.sessionId) openSession(state.sessionId);
+if (state.sessionId) openSession(state.sessionId, true);
 else {
   renderConversation();
   refreshSessions();
