@@ -72,7 +72,8 @@ async function chatTurn(page, query, botIndex) {
     const error = (await page.getByTestId("error").textContent()) || "";
     throw new Error(`the reply failed; the page shows: ${error.trim()}`);
   }
-  const trace = await page.evaluate(() => window.__replyTrace.filter((e) => e.count > 0));
+  // Only the entries of this reply's bubble (the newest once it exists).
+  const trace = await page.evaluate((n) => window.__replyTrace.filter((e) => e.count === n), botIndex + 1);
   const firstDone = trace.findIndex((e) => e.state === "done");
   const streamedBeforeDone = trace.slice(0, firstDone).filter((e) => e.state === "streaming" && e.length > 0);
   check(firstDone >= 0, `no 'done' state observed for the reply (trace ${JSON.stringify(trace)})`);
