@@ -70,7 +70,7 @@ async function chatTurn(page, query, botIndex) {
   );
   if ((await bot.getAttribute("data-state")) === "error") {
     const error = (await page.getByTestId("error").textContent()) || "";
-    throw new Error(`the reply failed; the page shows: ${error.trim()}`);
+    throw new Error(`the reply failed; the page shows: ${error.replace(/×\s*$/, "").trim()}`);
   }
   // Only the entries of this reply's bubble (the newest once it exists).
   const trace = await page.evaluate((n) => window.__replyTrace.filter((e) => e.count === n), botIndex + 1);
