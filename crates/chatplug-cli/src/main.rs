@@ -7,7 +7,9 @@ mod engine;
 mod generate;
 mod io;
 mod prompt;
+mod serve;
 mod sources;
+mod text_stream;
 mod tokenize;
 
 use std::process::ExitCode;
@@ -38,6 +40,8 @@ enum Command {
     Chat(chat::Args),
     /// Time encoder and decoder steps on one request (used by bench/bench_fid.py).
     Bench(bench::Args),
+    /// Serve the chat APIs (native, OpenAI-compatible), sessions and the web page over HTTP.
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
         Command::Prompt(args) => prompt::run(args),
         Command::Chat(args) => chat::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
