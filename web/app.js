@@ -342,9 +342,18 @@ function renderDebug(msg) {
     box.append(el("p", { class: "muted" }, "开启调试后发送消息，这里会显示模型输入段落 (passages) 和各阶段耗时。"));
     return;
   }
-  const timings = debug.timings_ms || {};
-  const rows = Object.entries(timings).map(([k, v]) => el("tr", {}, el("th", { scope: "row" }, k), el("td", {}, typeof v === "number" ? v.toFixed(1) : JSON.stringify(v))));
-  if (rows.length) box.append(el("h3", {}, "耗时 timings (ms)"), el("table", { class: "timings", "data-testid": "debug-timings" }, el("tbody", {}, rows)));
+  // Slowest stages first; the many near-zero ones on one line.
+  const timings = Object.entries(debug.timings_ms || {}).filter(([, v]) => typeof v === "number").sort((a, b) => b[1] - a[1]);
+  const slow = timings.filter(([, v]) => v >= 0.1);
+  const fast = timings.filter(([, v]) => v < 0.1).map(([k]) => k);
+  const rows = slow.map(([k, v]) => el("tr", {}, el("th", { scope: "row" }, k), el("td", {}, v.toFixed(1))));
+  if (timings.length) {
+    box.append(
+      el("h3", {}, "耗时 timings (ms)"),
+      el("table", { class: "timings", "data-testid": "debug-timings" }, el("tbody", {}, rows)),
+      fast.length ? el("p", { class: "muted small" }, `< 0.1 ms: ${fast.join(", ")}`) : null,
+    );
+  }
   const passages = debug.passages || [];
   box.append(el("h3", {}, `模型输入段落 passages (${passages.length})`), el("ol", { class: "passages", "data-testid": "debug-passages" }, passages.map((p) => el("li", {}, p))));
   box.append(el("details", {}, el("summary", {}, "完整 debug JSON"), el("pre", {}, JSON.stringify(debug, null, 2))));
@@ -505,8 +514,9 @@ async function send(query) {
 function initSettings() {
   const key = $("api-key");
   key.value = store.get("apiKey");
+  key.addEventListener("input", () => store.set("apiKey", key.value.trim()));
   key.addEventListener("change", () => {
-    store.set("apiKey", key.value.trim());
+    showError(null);
     refreshSessions();
   });
   for (const id of ["max-new-tokens", "num-beams", "knowledge-input"]) {

@@ -1,8 +1,10 @@
 // End-to-end test of the chatplug web page: drives Debian's Chromium (headless, through
 // playwright-core, which downloads no browser) against a running `chatplug serve`.
 //
-//   node chat.e2e.mjs BASE_URL SCREENSHOT.png
+//   node chat.e2e.mjs BASE_URL SCREENSHOT.png [API_KEY]
 //
+// With API_KEY (the server requires one), the page is first seen failing with 401 and
+// the key is then entered in its settings.
 // Exits non-zero with a message naming the failed step.
 
 import { mkdtempSync, mkdirSync, rmSync, existsSync } from "node:fs";
@@ -16,9 +18,9 @@ const KNOWLEDGE = "关羽，字云长，河东郡解县人，东汉末年名将�
 const FIRST_QUERY = "你好，今天想聊点什么？";
 const SECOND_QUERY = "给我讲讲关羽吧";
 
-const [baseArg, shotArg] = process.argv.slice(2);
+const [baseArg, shotArg, apiKey] = process.argv.slice(2);
 if (!baseArg || !shotArg) {
-  console.error("usage: node chat.e2e.mjs BASE_URL SCREENSHOT.png");
+  console.error("usage: node chat.e2e.mjs BASE_URL SCREENSHOT.png [API_KEY]");
   process.exit(2);
 }
 const base = baseArg.replace(/\/+$/, "");
@@ -96,6 +98,20 @@ async function run(page) {
     check((await page.title()).includes("ChatPLUG"), "page title lacks ChatPLUG");
   });
 
+  if (apiKey) {
+    await stage("without the API key the page shows the server's 401 error; enter the key", async () => {
+      const error = page.getByTestId("error");
+      await error.waitFor({ timeout: 10000 });
+      const text = await error.textContent();
+      check(text.includes("401") && text.includes("authentication_error"), `error shown without a key: ${JSON.stringify(text)}`);
+      await page.getByTestId("open-settings").click();
+      await page.getByTestId("api-key").fill(apiKey);
+      await page.getByTestId("close-settings").click();
+      await error.waitFor({ state: "hidden", timeout: 10000 });
+      pageErrors.length = 0; // the expected 401 was logged as a failed resource load
+    });
+  }
+
   await stage("pick the cheerful-student persona preset", async () => {
     await page.getByTestId("persona-preset").selectOption("student");
     await page.getByTestId("edit-persona").click();
@@ -167,7 +183,7 @@ async function run(page) {
     await page.locator(`[data-testid="session-item"][data-session-id="${sessionId}"] [data-testid="session-delete"]`).click();
     await page.locator(`[data-testid="session-item"][data-session-id="${sessionId}"]`).waitFor({ state: "detached", timeout: 10000 });
     check((await page.getByTestId("message-bot").count()) === 0, "the deleted session's messages are still shown");
-    const res = await page.request.get(`${base}/v1/sessions/${sessionId}`);
+    const res = await page.request.get(`${base}/v1/sessions/${sessionId}`, { headers: apiKey ? { Authorization: `Bearer ${apiKey}` } : {} });
     check(res.status() === 404, `GET of the deleted session answered ${res.status()}`);
   });
 

@@ -1,7 +1,8 @@
 //! Browser test of the web chat page: starts the real `chatplug serve` on the tiny random
 //! model and drives the page in Debian's headless Chromium with `web/e2e/chat.e2e.mjs`
-//! (playwright-core), which sends messages, checks streaming, sessions, reload, the
-//! knowledge panel, and saves a screenshot under the cargo target directory.
+//! (playwright-core), which checks the API-key flow (401 shown, key entered), sends
+//! messages, checks streaming, sessions, reload, the knowledge and debug panels, and saves
+//! a screenshot under the cargo target directory.
 //!
 //! Needs Chromium and the e2e npm packages (`bash .ci/setup` installs both); without them
 //! the test fails, it does not skip.
@@ -18,6 +19,9 @@ use std::time::{Duration, Instant};
 
 const MODEL: &str = "fixtures/golden/models/relu_tied";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+/// The server requires this key; the browser test first sees the page's 401 error, then
+/// enters it in the page's settings.
+const API_KEY: &str = "web-test-key";
 
 /// A running `chatplug serve`, killed when dropped (also when the test panics).
 struct Server {
@@ -36,6 +40,7 @@ impl Server {
             .args(["serve", "--model", MODEL, "--bind", &bind, "--data-dir"])
             .arg(data_dir)
             .current_dir(common::root())
+            .env("CHATPLUG_API_KEYS", API_KEY)
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().unwrap())
             .stderr(log_file)
@@ -127,6 +132,7 @@ fn web_page_chats_in_headless_chromium() {
         .arg("web/e2e/chat.e2e.mjs")
         .arg(&server.url)
         .arg(&screenshot)
+        .arg(API_KEY)
         .current_dir(&root)
         .output()
         .expect("run node");
