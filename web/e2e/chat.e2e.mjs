@@ -179,6 +179,20 @@ async function run(page) {
     await page.screenshot({ path: screenshot });
   });
 
+  await stage("a new conversation is a second session; switching back restores the first", async () => {
+    await page.getByTestId("new-session").click();
+    check((await page.getByTestId("message-bot").count()) === 0, "a new conversation still shows old messages");
+    await page.getByTestId("persona-preset").selectOption("monk");
+    await chatTurn(page, "师父，什么是禅？", 0);
+    const ids = await page.getByTestId("session-item").evaluateAll((els) => els.map((e) => e.dataset.sessionId));
+    check(ids.length === 2 && ids[1] === sessionId && ids[0] !== sessionId, `sessions after a new conversation: ${JSON.stringify(ids)}`);
+    await page.locator(`[data-testid="session-item"][data-session-id="${sessionId}"] .session-open`).click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="message-user"]').length === 2, null, { timeout: 10000 });
+    const users = await page.getByTestId("user-text").allTextContents();
+    check(users[0] === FIRST_QUERY && users[1] === SECOND_QUERY, `turns after switching back: ${JSON.stringify(users)}`);
+    check((await page.getByTestId("bot-profile").inputValue()).includes("大学生"), "switching back did not restore the session's persona");
+  });
+
   await stage("delete the session", async () => {
     await page.locator(`[data-testid="session-item"][data-session-id="${sessionId}"] [data-testid="session-delete"]`).click();
     await page.locator(`[data-testid="session-item"][data-session-id="${sessionId}"]`).waitFor({ state: "detached", timeout: 10000 });

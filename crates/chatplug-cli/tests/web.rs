@@ -1,7 +1,8 @@
 //! Browser test of the web chat page: starts the real `chatplug serve` on the tiny random
 //! model and drives the page in Debian's headless Chromium with `web/e2e/chat.e2e.mjs`
 //! (playwright-core), which checks the API-key flow (401 shown, key entered), sends
-//! messages, checks streaming, sessions, reload, the knowledge and debug panels, and saves
+//! messages, checks streaming, sessions (new, switch, delete), reload, the knowledge and
+//! debug panels, and saves
 //! a screenshot under the cargo target directory.
 //!
 //! Needs Chromium and the e2e npm packages (`bash .ci/setup` installs both); without them
