@@ -2,8 +2,7 @@
 //! model and drives the page in Debian's headless Chromium with `web/e2e/chat.e2e.mjs`
 //! (playwright-core), which checks the API-key flow (401 shown, key entered), sends
 //! messages, checks streaming, sessions (new, switch, delete), reload, the knowledge and
-//! debug panels, and saves
-//! a screenshot under the cargo target directory.
+//! debug panels, and saves a screenshot under the cargo target directory.
 //!
 //! Needs Chromium and the e2e npm packages (`bash .ci/setup` installs both); without them
 //! the test fails, it does not skip.
