@@ -317,7 +317,9 @@ function renderKnowledge(msg) {
   }
   knowledge.forEach((k) => {
     const grounded = evidence && (k.text === evidence.text || k.text.includes(evidence.text) || evidence.text.includes(k.text));
-    const title = k.title ? (k.url ? el("a", { href: k.url, target: "_blank", rel: "noopener" }, k.title) : el("strong", {}, k.title)) : null;
+    // Links only to web pages: a knowledge source must not inject `javascript:` URLs.
+    const safeUrl = /^https?:\/\//i.test(k.url || "") ? k.url : null;
+    const title = k.title ? (safeUrl ? el("a", { href: safeUrl, target: "_blank", rel: "noopener noreferrer" }, k.title) : el("strong", {}, k.title)) : null;
     list.append(
       el("li", { class: grounded ? "knowledge grounded" : "knowledge", "data-testid": "knowledge-item" },
         el("div", { class: "knowledge-head" }, el("span", { class: "tag" }, k.source || "知识"), title, grounded ? el("span", { class: "tag evidence-tag" }, "依据") : null),
@@ -348,11 +350,8 @@ function renderDebug(msg) {
   const fast = timings.filter(([, v]) => v < 0.1).map(([k]) => k);
   const rows = slow.map(([k, v]) => el("tr", {}, el("th", { scope: "row" }, k), el("td", {}, v.toFixed(1))));
   if (timings.length) {
-    box.append(
-      el("h3", {}, "耗时 timings (ms)"),
-      el("table", { class: "timings", "data-testid": "debug-timings" }, el("tbody", {}, rows)),
-      fast.length ? el("p", { class: "muted small" }, `< 0.1 ms: ${fast.join(", ")}`) : null,
-    );
+    box.append(el("h3", {}, "耗时 timings (ms)"), el("table", { class: "timings", "data-testid": "debug-timings" }, el("tbody", {}, rows)));
+    if (fast.length) box.append(el("p", { class: "muted small" }, `< 0.1 ms: ${fast.join(", ")}`));
   }
   const passages = debug.passages || [];
   box.append(el("h3", {}, `模型输入段落 passages (${passages.length})`), el("ol", { class: "passages", "data-testid": "debug-passages" }, passages.map((p) => el("li", {}, p))));
@@ -462,6 +461,8 @@ async function send(query) {
   if (state.busy || !query) return;
   state.busy = true;
   $("send").disabled = true;
+  // Screen readers announce the reply once it is complete, not every streamed token.
+  $("messages").setAttribute("aria-busy", "true");
   showError(null);
   const user = addMessage({ role: "user", text: query });
   const bot = addMessage({ role: "bot", text: "", state: "streaming" });
@@ -503,6 +504,7 @@ async function send(query) {
   } finally {
     state.busy = false;
     $("send").disabled = false;
+    $("messages").removeAttribute("aria-busy");
     scrollToEnd();
     await refreshSessions();
   }

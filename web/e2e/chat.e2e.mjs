@@ -174,6 +174,11 @@ async function run(page) {
     check(items.some((t) => t.includes(KNOWLEDGE)), "the second reply's knowledge is not in the panel");
   });
 
+  await stage("no placeholder values leaked into the visible page", async () => {
+    const leaks = await page.evaluate(() => document.body.innerText.match(/\b(null|undefined|NaN)\b|\[object Object\]/g));
+    check(!leaks, `the page shows ${JSON.stringify(leaks)}`);
+  });
+
   await stage(`save a screenshot to ${screenshot}`, async () => {
     mkdirSync(dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot });
