@@ -81,6 +81,24 @@ impl Drop for Server {
     }
 }
 
+/// A fresh directory under the system temp dir, removed when dropped (also on panic).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// One plain HTTP/1.1 GET of `/healthz`; true on a 200.
 fn healthz_ok(bind: &str) -> bool {
     let Ok(mut stream) = TcpStream::connect(bind) else { return false };
@@ -121,10 +139,9 @@ fn web_page_chats_in_headless_chromium() {
     let root = common::root();
     require_browser_tools(&root);
 
-    let data_dir = std::env::temp_dir().join(format!("chatplug-web-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    std::fs::create_dir_all(&data_dir).unwrap();
-    let server = Server::start(&data_dir);
+    // Declared before the server so that the server is dropped (killed) first.
+    let data_dir = TempDir::new("chatplug-web-test");
+    let server = Server::start(&data_dir.0);
 
     let screenshot = screenshot_path();
     let _ = std::fs::remove_file(&screenshot);
@@ -147,7 +164,4 @@ fn web_page_chats_in_headless_chromium() {
     );
     assert!(screenshot.is_file(), "no screenshot at {}", screenshot.display());
     println!("screenshot: {}", screenshot.display());
-
-    drop(server);
-    let _ = std::fs::remove_dir_all(&data_dir);
 }
