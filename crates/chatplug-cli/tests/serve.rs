@@ -248,38 +248,55 @@ fn metric(s: &Serve, name: &str) -> f64 {
         .unwrap()
 }
 
+/// Sends `body` to /v1/chat on a raw connection, waits until `started` says the turn is
+/// under way, closes the connection and returns how long the worker took to stop.
+fn disconnect(s: &Serve, body: &Value, mut started: impl FnMut(&mut TcpStream) -> bool) -> Duration {
+    let cancelled_before = metric(s, "cancelled_total");
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    let body = body.to_string();
+    write!(stream, "POST /v1/chat HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    while !started(&mut stream) {}
+    let left = Instant::now();
+    drop(stream);
+    while metric(s, "cancelled_total") <= cancelled_before || metric(s, "busy_workers") > 0.0 {
+        assert!(left.elapsed() < Duration::from_secs(30), "the generation went on after the client left");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    left.elapsed()
+}
+
 #[test]
 fn a_client_that_disconnects_stops_its_generation() {
     let dir = tempfile::tempdir().unwrap();
     let s = Serve::start(dir.path(), &[]);
-    let long = json!({"query": "说一段很长的话", "stream": true,
-                      "generation": {"num_beams": 1, "max_new_tokens": 512, "min_new_tokens": 512}});
+    let mut long = json!({"query": "说一段很长的话",
+                          "generation": {"num_beams": 1, "max_new_tokens": 512, "min_new_tokens": 512}});
     // How long the whole generation takes when nobody leaves.
     let start = Instant::now();
     let (status, _) = post_raw(&s, "/v1/chat", &long.to_string());
     assert_eq!(status, 200);
     let full = start.elapsed();
 
-    let addr = s.base.trim_start_matches("http://").to_string();
-    let mut stream = TcpStream::connect(&addr).unwrap();
-    let body = long.to_string();
-    write!(stream, "POST /v1/chat HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+    // A plain request: the connection closes while the worker generates.
+    let plain = disconnect(&s, &long, |_| {
+        std::thread::sleep(Duration::from_millis(2));
+        metric(&s, "busy_workers") == 1.0
+    });
+    // A stream: the connection closes after the first delta.
+    long["stream"] = json!(true);
     let mut seen = String::new();
-    let mut buf = [0u8; 4096];
-    while !seen.contains("event: delta") {
+    let streamed = disconnect(&s, &long, |stream| {
+        let mut buf = [0u8; 4096];
         let n = stream.read(&mut buf).unwrap();
         assert!(n > 0, "the stream ended early: {seen}");
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        seen.contains("event: delta")
+    });
+    eprintln!("full generation {full:?}; stopped {plain:?} (plain) and {streamed:?} (stream) after the client left");
+    for stopped in [plain, streamed] {
+        assert!(stopped < full / 2, "stopped after {stopped:?}, a whole generation takes {full:?}");
     }
-    let left = Instant::now();
-    drop(stream);
-    while metric(&s, "cancelled_total") < 1.0 || metric(&s, "busy_workers") > 0.0 {
-        assert!(left.elapsed() < full * 3, "the generation went on after the client left");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let stopped_after = left.elapsed();
-    eprintln!("full generation {full:?}; stopped {stopped_after:?} after the client left");
-    assert!(stopped_after < full / 2, "stopped after {stopped_after:?}, a whole generation takes {full:?}");
 }
 
 #[test]

@@ -18,9 +18,11 @@ fn config(workers: usize, queue_capacity: usize) -> ServerConfig {
     ServerConfig { workers, queue_capacity, ..ServerConfig::default() }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn full_queue_answers_429_and_the_others_finish() {
-    let s = server(config(1, 1), PassageEchoGenerator::slow(40));
+type Pending = tokio::task::JoinHandle<(StatusCode, Value)>;
+
+/// Starts one request that keeps the only worker busy and one that takes the only
+/// queue place; returns them once both are in place.
+async fn fill_worker_and_queue(s: &TestServer) -> (Pending, Pending) {
     let state = s.state.clone();
     let app = s.app.clone();
     let running = tokio::spawn(async move { post(&app, "/v1/chat", r#"{"query": "一"}"#).await });
@@ -28,7 +30,13 @@ async fn full_queue_answers_429_and_the_others_finish() {
     let app = s.app.clone();
     let queued = tokio::spawn(async move { post(&app, "/v1/chat", r#"{"query": "二"}"#).await });
     eventually("a queued request", || state.metrics.queue_depth.load(Ordering::SeqCst) == 1).await;
+    (running, queued)
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_queue_answers_429_and_the_others_finish() {
+    let s = server(config(1, 1), PassageEchoGenerator::slow(40));
+    let (running, queued) = fill_worker_and_queue(&s).await;
     let (status, reply) = post(&s.app, "/v1/chat", r#"{"query": "三"}"#).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(error_message(&reply, "rate_limit_error").contains("busy"));
@@ -43,20 +51,12 @@ async fn full_queue_answers_429_and_the_others_finish() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_queue_can_answer_503() {
     let s = server(ServerConfig { queue_full_status: 503, ..config(1, 1) }, PassageEchoGenerator::slow(40));
-    let state = s.state.clone();
-    let mut pending = Vec::new();
-    let app = s.app.clone();
-    pending.push(tokio::spawn(async move { post(&app, "/v1/chat", r#"{"query": "一"}"#).await }));
-    eventually("a busy worker", || state.metrics.busy_workers.load(Ordering::SeqCst) == 1).await;
-    let app = s.app.clone();
-    pending.push(tokio::spawn(async move { post(&app, "/v1/chat", r#"{"query": "二"}"#).await }));
-    eventually("a queued request", || state.metrics.queue_depth.load(Ordering::SeqCst) == 1).await;
+    let (running, queued) = fill_worker_and_queue(&s).await;
     let (status, reply) = post(&s.app, "/v1/chat", r#"{"query": "三"}"#).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     error_message(&reply, "rate_limit_error");
-    for p in pending {
-        assert_eq!(p.await.unwrap().0, StatusCode::OK);
-    }
+    assert_eq!(running.await.unwrap().0, StatusCode::OK);
+    assert_eq!(queued.await.unwrap().0, StatusCode::OK);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
