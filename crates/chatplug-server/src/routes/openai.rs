@@ -179,7 +179,7 @@ fn generation_options(body: &CompletionRequest, max_new_tokens: usize) -> Result
         }
     }
     match (body.temperature, body.top_p) {
-        (Some(t), _) if t == 0.0 => {
+        (Some(t), _) if t <= 0.0 => {
             options.insert("num_beams".into(), json!(1));
             options.insert("do_sample".into(), json!(false));
         }
