@@ -274,3 +274,26 @@ async fn metrics_count_requests_stages_and_queue() {
         assert!(text.contains(line), "missing `{line}` in\n{text}");
     }
 }
+
+#[tokio::test]
+async fn cors_allows_the_configured_origins_only() {
+    let config = ServerConfig { cors_origins: vec!["https://chat.example.com".into()], ..ServerConfig::default() };
+    let s = server(config, Arc::new(PassageEchoGenerator::default()));
+    let preflight = |origin: &str| {
+        axum::http::Request::builder()
+            .method("OPTIONS")
+            .uri("/v1/chat")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization,content-type")
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let allowed = s.app.clone().oneshot(preflight("https://chat.example.com")).await.unwrap();
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://chat.example.com");
+    let other = s.app.clone().oneshot(preflight("https://evil.example.com")).await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    // Without configured origins no CORS headers are sent.
+    let plain = default_server().app.oneshot(preflight("https://chat.example.com")).await.unwrap();
+    assert!(plain.headers().get("access-control-allow-origin").is_none());
+}
