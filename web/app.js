@@ -129,10 +129,11 @@ async function streamChat(body, onDelta) {
   await readEvents(res, (name, data) => {
     if (name === "delta") onDelta(data.text || "");
     else if (name === "done") result = data;
-    else if (name === "error") failure = new ApiError(500, data.error || {});
+    // A failure after the 200 header has no status of its own; its type says what it was.
+    else if (name === "error") failure = new ApiError(0, data.error || { message: "生成失败" });
   });
   if (failure) throw failure;
-  if (!result) throw new ApiError(502, { message: "回复流意外中断（没有收到 done 事件）", type: "stream_error" });
+  if (!result) throw new ApiError(0, { message: "回复流意外中断（没有收到 done 事件）", type: "stream_error" });
   return result;
 }
 
@@ -159,15 +160,15 @@ function showError(err) {
     return;
   }
   const kind = err.type ? `${err.type}${err.code ? " / " + err.code : ""}` : "";
-  const parts = [
-    el("strong", {}, err.status ? `错误 ${err.status}` : "错误"),
-    " ",
-    err.message,
-    kind ? el("span", { class: "muted" }, ` (${kind})`) : null,
-    err.status === 401 ? el("span", {}, " · 请在“设置”中填写 API Key。") : null,
+  box.replaceChildren(
+    el("span", { class: "error-text" },
+      el("strong", {}, err.status ? `错误 ${err.status}` : "错误"),
+      " ",
+      err.message,
+      kind ? el("span", { class: "error-kind" }, ` (${kind})`) : null,
+      err.status === 401 ? " · 请在“设置”中填写 API Key。" : null),
     el("button", { type: "button", class: "icon-btn", "aria-label": "关闭错误提示", onclick: () => showError(null) }, "×"),
-  ];
-  box.replaceChildren(...parts.filter(Boolean));
+  );
   box.hidden = false;
 }
 
@@ -466,6 +467,7 @@ async function send(query) {
   showError(null);
   const user = addMessage({ role: "user", text: query });
   const bot = addMessage({ role: "bot", text: "", state: "streaming" });
+  const newSession = !state.sessionId;
   try {
     const sessionId = await ensureSession(query);
     refreshSessions();
@@ -501,6 +503,11 @@ async function send(query) {
     updateMeta(bot);
     if (!bot.text) user.el.classList.add("failed");
     showError(err);
+    // A session made for a first turn that failed would stay empty in the list.
+    if (newSession && state.sessionId) {
+      await api("DELETE", `/v1/sessions/${encodeURIComponent(state.sessionId)}`).catch(() => {});
+      setSession("");
+    }
   } finally {
     state.busy = false;
     $("send").disabled = false;
