@@ -6,7 +6,7 @@
 //! (`appendonly yes`, `appendfsync always` for every acknowledged turn).
 
 use std::collections::HashMap;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use redis::{Client, Commands, Connection};
 use serde_json::json;
@@ -34,14 +34,25 @@ impl RedisStore {
     pub fn connect(url: &str, prefix: &str) -> StoreResult<RedisStore> {
         let client = Client::open(url).map_err(|e| err(format!("bad url: {e}")))?;
         let store = RedisStore { client, prefix: prefix.to_string() };
-        let _: String = redis::cmd("PING").query(&mut store.conn()?).map_err(|e| err(format!("cannot connect: {e}")))?;
+        store.conn()?;
         Ok(store)
     }
 
-    /// A connection per call: loopback connects are cheap and a restarted Redis
-    /// needs no reconnect logic.
+    /// A connection per call: loopback connects are cheap and a restarted Redis needs
+    /// no reconnect logic. A Redis that is still loading its data after a restart
+    /// answers LOADING; the call waits for it (up to 30 s).
     fn conn(&self) -> StoreResult<Connection> {
-        self.client.get_connection().map_err(|e| err(format!("cannot connect: {e}")))
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut conn = self.client.get_connection().map_err(|e| err(format!("cannot connect: {e}")))?;
+            match redis::cmd("PING").query::<String>(&mut conn) {
+                Ok(_) => return Ok(conn),
+                Err(e) if e.kind() == redis::ErrorKind::BusyLoadingError && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => return Err(err(format!("cannot connect: {e}"))),
+            }
+        }
     }
 
     fn session_key(&self, id: &str) -> String {
