@@ -8,7 +8,9 @@ mod generate;
 mod io;
 mod kb;
 mod prompt;
+mod serve;
 mod sources;
+mod text_stream;
 mod tokenize;
 
 use std::process::ExitCode;
@@ -41,6 +43,8 @@ enum Command {
     Bench(bench::Args),
     /// Knowledge base and FAQ: index, search, delete, evaluate.
     Kb(kb::Args),
+    /// Serve the chat APIs (native, OpenAI-compatible), sessions and the web page over HTTP.
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         Command::Chat(args) => chat::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Kb(args) => kb::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

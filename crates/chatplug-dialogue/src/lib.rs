@@ -31,7 +31,7 @@ pub mod text;
 pub use config::{Config, GenerateConfig, ModelType};
 pub use error::{DialogueError, Result};
 pub use norepeat::{KeywordExtractor, NoKeywords, SimpleKeywords, TextTokenizer};
-pub use pipeline::{ChatPipeline, DebugInfo, Generator, Outcome, Prepared};
+pub use pipeline::{ChatPipeline, DebugInfo, Generated, Generator, Outcome, Prepared, Usage, STOPPED};
 pub use request::{ChatRequest, ChatResult, Evidence, ResponseType, Role, Turn};
 pub use rewrite::UtteranceRewriter;
 pub use rules::RuleSet;

@@ -12,7 +12,7 @@ use crate::norepeat::{
     TextTokenizer,
 };
 use crate::passages::{build_passages, map_whitespace, unmap_whitespace, PassageInputs};
-use crate::postprocess::{postprocess, PostprocessNotes};
+use crate::postprocess::{full_width_punctuation, postprocess, PostprocessNotes};
 use crate::profiles::{build_profiles, Profiles};
 use crate::request::{ChatRequest, ChatResult, Evidence, ResponseType, Timings, Turn};
 use crate::rewrite::{rewrite_input, UtteranceRewriter};
@@ -44,6 +44,45 @@ pub trait Generator {
         passages: &[String],
         options: &Map<String, Value>,
     ) -> std::result::Result<String, String>;
+
+    /// Like [`Generator::generate`], handing text to `on_text` as it is produced
+    /// (each call: the newly generated text, whole characters only). `on_text`
+    /// returns `false` when nobody wants more (a streaming client went away); the
+    /// generator then stops and returns an error. The default generates the whole
+    /// reply and hands it over once, as generators that cannot stream token by
+    /// token (beam search) must; such generators may call `on_text("")` now and then
+    /// only to ask whether to go on.
+    fn generate_streaming(
+        &self,
+        passages: &[String],
+        options: &Map<String, Value>,
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> std::result::Result<Generated, String> {
+        let text = self.generate(passages, options)?;
+        if !text.is_empty() && !on_text(&text) {
+            return Err(STOPPED.into());
+        }
+        Ok(Generated { text, usage: None })
+    }
+}
+
+/// The error text of a generation stopped because `on_text` returned `false`.
+pub const STOPPED: &str = "generation stopped: nobody is waiting for the reply";
+
+/// A reply from [`Generator::generate_streaming`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generated {
+    pub text: String,
+    /// Token counts, when the generator knows them.
+    pub usage: Option<Usage>,
+}
+
+/// Tokens the model read (all passages, after truncation) and wrote (the reply,
+/// without start and end tokens).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub prompt_tokens: usize,
+    pub completion_tokens: usize,
 }
 
 /// One provider's results, for the debug output.
@@ -606,6 +645,35 @@ impl ChatPipeline {
 
     /// One full turn: prepare, generate, find grounding evidence, post-process.
     pub fn chat(&self, request: &ChatRequest, generator: &dyn Generator) -> Result<ChatResult> {
+        self.run_turn(request, |passages, options| {
+            let text = generator.generate(passages, options)?;
+            Ok(Generated { text, usage: None })
+        })
+    }
+
+    /// [`ChatPipeline::chat`] with the reply streamed to `on_text` while it is
+    /// generated (see [`Generator::generate_streaming`]). The deltas have the
+    /// whitespace mapping undone and ASCII punctuation made full width, so they
+    /// usually add up to the final response; the result's `response` is
+    /// authoritative (the safety filter or post-processing may replace it). Turns
+    /// answered without the model (rules, FAQ, skills) send no delta.
+    pub fn chat_streaming(
+        &self,
+        request: &ChatRequest,
+        generator: &dyn Generator,
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Result<ChatResult> {
+        self.run_turn(request, |passages, options| {
+            let mut mapped = |delta: &str| on_text(&full_width_punctuation(&unmap_whitespace(delta)));
+            generator.generate_streaming(passages, options, &mut mapped)
+        })
+    }
+
+    fn run_turn(
+        &self,
+        request: &ChatRequest,
+        generate: impl FnOnce(&[String], &Map<String, Value>) -> std::result::Result<Generated, String>,
+    ) -> Result<ChatResult> {
         let mut p = self.prepare(request)?;
         let (passages, options) = match p.outcome {
             Outcome::Reply {
@@ -619,15 +687,14 @@ impl ChatPipeline {
                     grounding_evidence: evidence,
                     dialog_state: p.dialog_state,
                     debug: p.debug,
+                    usage: None,
                 });
             }
             Outcome::Generate { passages, options } => (passages, options),
         };
         let t = Instant::now();
-        let raw = generator
-            .generate(&passages, &options)
-            .map_err(DialogueError::Generator)?;
-        let raw = unmap_whitespace(&raw);
+        let generated = generate(&passages, &options).map_err(DialogueError::Generator)?;
+        let raw = unmap_whitespace(&generated.text);
         p.debug
             .timings_ms
             .insert("generate".into(), t.elapsed().as_secs_f64() * 1000.0);
@@ -665,6 +732,7 @@ impl ChatPipeline {
             grounding_evidence: evidence,
             dialog_state: p.dialog_state,
             debug: p.debug,
+            usage: generated.usage,
         })
     }
 

@@ -202,6 +202,10 @@ pub struct ChatResult {
     /// The dialog state to send with the next request.
     pub dialog_state: Map<String, Value>,
     pub debug: crate::pipeline::DebugInfo,
+    /// Token counts of the generation (`None` when no model ran or the generator
+    /// does not count).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<crate::pipeline::Usage>,
 }
 
 /// Stage timings in milliseconds, by stage name.

@@ -358,3 +358,30 @@ fn example_request_prompt() {
     assert!(passages[3].ends_with("信息如下：我叫小婉;我是一名音乐老师;我会弹钢琴"));
     assert_eq!(v["decisions"]["need_search"], json!(true));
 }
+
+#[test]
+fn streaming_turn_with_a_generator_that_cannot_stream() {
+    let p = pipeline(Config::default());
+    let g = ScriptedGenerator::new("是的,我也喜欢!");
+    let mut deltas = Vec::new();
+    let res = p
+        .chat_streaming(&ChatRequest::new("我喜欢爬山"), &g, &mut |d: &str| {
+            deltas.push(d.to_string());
+            true
+        })
+        .unwrap();
+    // The default hands the whole reply over once, mapped like the response.
+    assert_eq!(deltas, ["是的，我也喜欢！"]);
+    assert_eq!(res.response, "是的，我也喜欢！");
+    assert_eq!(res.usage, None, "the scripted generator counts no tokens");
+}
+
+#[test]
+fn streaming_turn_stops_when_nobody_listens() {
+    let p = pipeline(Config::default());
+    let g = ScriptedGenerator::new("好的");
+    let err = p
+        .chat_streaming(&ChatRequest::new("我喜欢爬山"), &g, &mut |_: &str| false)
+        .unwrap_err();
+    assert!(matches!(err, DialogueError::Generator(ref m) if m == STOPPED), "{err}");
+}

@@ -118,6 +118,7 @@ fn generated_ids_equal_hf_generate() {
         let mut on_token = |row: usize, token: u32| {
             assert_eq!(row, 0);
             streamed.push(token);
+            std::ops::ControlFlow::Continue(())
         };
         let greedy = generation["num_beams"].as_u64().unwrap_or(1) == 1;
         let result = generate(model, &passages, &options, greedy.then_some(&mut on_token as _));

@@ -5,6 +5,8 @@ mod beam;
 pub mod config;
 pub mod processors;
 
+use std::ops::ControlFlow;
+
 use rand::{Rng, SeedableRng};
 
 use crate::error::Result;
@@ -19,8 +21,13 @@ pub struct GenerationOutput {
     pub sequences: Vec<Vec<u32>>,
 }
 
-/// Receives `(sequence index, token id)` as tokens are chosen (greedy search and sampling).
-pub type TokenCallback<'a> = &'a mut dyn FnMut(usize, u32);
+/// Receives `(sequence index, token id)` as tokens are chosen. Greedy search and sampling:
+/// each row's tokens in order (a text stream). Beam search: each step's token of every beam
+/// (`num_beams` calls a step); beams are reordered between steps, so these are no text
+/// stream, only a chance to stop. Returning `ControlFlow::Break` stops generation after
+/// that step (e.g. the client that streams the reply went away); greedy search and
+/// sampling return the sequences so far, beam search its current beams.
+pub type TokenCallback<'a> = &'a mut dyn FnMut(usize, u32) -> ControlFlow<()>;
 
 /// Generates continuations for one FiD request (a list of token-id passages).
 pub fn generate(
@@ -42,7 +49,7 @@ pub fn generate_encoded(
 ) -> Result<GenerationOutput> {
     let config = options.resolve(model.config())?;
     if config.num_beams > 1 {
-        beam_search(model, encoded, &config)
+        beam_search(model, encoded, &config, on_token)
     } else {
         greedy_or_sample(model, encoded, &config, on_token)
     }
@@ -62,7 +69,8 @@ fn greedy_or_sample(
     let mut state = model.new_decoder_state();
     let has_eos = !config.eos_token_ids.is_empty();
 
-    while sequences[0].len() < config.max_length {
+    let mut stopped = false;
+    while sequences[0].len() < config.max_length && !stopped {
         let last: Vec<u32> = sequences.iter().map(|s| *s.last().unwrap()).collect();
         let logits = model.decode_step(encoded, &mut state, &last)?.to_vec2::<f32>()?;
         for (row, mut scores) in logits.into_iter().enumerate() {
@@ -77,7 +85,7 @@ fn greedy_or_sample(
             sequences[row].push(token);
             if unfinished[row] {
                 if let Some(callback) = on_token.as_mut() {
-                    callback(row, token);
+                    stopped |= callback(row, token).is_break();
                 }
                 if config.eos_token_ids.contains(&token) {
                     unfinished[row] = false;
@@ -122,6 +130,7 @@ fn beam_search(
     model: &FidT5,
     encoded: &EncodedPassages,
     config: &ResolvedConfig,
+    mut on_token: Option<TokenCallback<'_>>,
 ) -> Result<GenerationOutput> {
     let pipeline = LogitsPipeline::new(config);
     let num_beams = config.num_beams;
@@ -189,6 +198,16 @@ fn beam_search(
             })
             .collect();
         beam_scores = next.iter().map(|&(s, _, _)| s).collect();
+        if let Some(callback) = on_token.as_mut() {
+            let mut stop = false;
+            for (b, &(_, token, _)) in next.iter().enumerate() {
+                stop |= callback(b, token).is_break();
+            }
+            if stop && !done {
+                // Finalized below with the beams as they are.
+                break;
+            }
+        }
         if done {
             break;
         }

@@ -1,0 +1,114 @@
+"""Load test for `chatplug serve`: many concurrent clients on loopback for a bounded
+time, each sending OpenAI chat completions (or native /v1/chat requests) back to back.
+
+Reports throughput (answered requests per second), p50/p90/p99 latency of answered
+requests, how many got 429 (queue full: the client waits --backoff seconds and goes
+on) and every other failure (an error status, a broken connection, a malformed reply),
+which a healthy server must not produce.
+
+    python3 bench/load_test.py --url http://127.0.0.1:8080 --clients 32 --duration 30
+
+Needs `httpx` (installed with the pinned `openai` package by .ci/setup). Prints a
+summary and, with --json, one JSON object on the last line.
+"""
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+
+import httpx
+
+QUERIES = ["你好", "今天天气怎么样", "你喜欢什么颜色", "推荐一本书吧", "周末去哪里玩", "你会做饭吗",
+           "讲个笑话", "我有点累了", "你叫什么名字", "北京有什么好吃的", "怎么学好数学", "晚安"]
+
+
+def percentile(values, q):
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+async def client_loop(http, args, index, deadline, stats):
+    n = index
+    while time.monotonic() < deadline:
+        query = QUERIES[n % len(QUERIES)] + str(n % 7)
+        n += args.clients
+        if args.api == "openai":
+            path = "/v1/chat/completions"
+            body = {"model": "chatplug", "messages": [{"role": "user", "content": query}],
+                    "max_tokens": args.max_tokens, "temperature": 0}
+        else:
+            path = "/v1/chat"
+            body = {"query": query, "generation": {"num_beams": 1, "max_new_tokens": args.max_tokens}}
+        start = time.monotonic()
+        try:
+            r = await http.post(path, json=body)
+            elapsed = time.monotonic() - start
+            if r.status_code == 200:
+                reply = r.json()
+                text = reply["choices"][0]["message"]["content"] if args.api == "openai" else reply["response"]
+                if not isinstance(text, str):
+                    raise ValueError(f"malformed reply: {reply}")
+                stats["latencies"].append(elapsed)
+            elif r.status_code == 429 and r.json()["error"]["type"] == "rate_limit_error":
+                stats["rejected"] += 1
+                await asyncio.sleep(args.backoff)
+            else:
+                stats["errors"].append(f"HTTP {r.status_code}: {r.text[:200]}")
+        except Exception as e:  # noqa: BLE001 - every failure is counted and reported
+            stats["errors"].append(f"{type(e).__name__}: {e}")
+
+
+async def run(args):
+    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+    limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
+    stats = {"latencies": [], "rejected": 0, "errors": []}
+    async with httpx.AsyncClient(base_url=args.url, headers=headers, timeout=args.timeout, limits=limits) as http:
+        start = time.monotonic()
+        deadline = start + args.duration
+        await asyncio.gather(*(client_loop(http, args, i, deadline, stats) for i in range(args.clients)))
+        wall = time.monotonic() - start
+    lat = stats["latencies"]
+    return {
+        "clients": args.clients,
+        "duration_s": round(wall, 2),
+        "answered": len(lat),
+        "rejected_429": stats["rejected"],
+        "errors": len(stats["errors"]),
+        "error_samples": stats["errors"][:5],
+        "throughput_rps": round(len(lat) / wall, 2) if wall else 0.0,
+        "latency_p50_ms": round(percentile(lat, 50) * 1000, 1) if lat else None,
+        "latency_p90_ms": round(percentile(lat, 90) * 1000, 1) if lat else None,
+        "latency_p99_ms": round(percentile(lat, 99) * 1000, 1) if lat else None,
+        "latency_mean_ms": round(statistics.mean(lat) * 1000, 1) if lat else None,
+    }
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--url", required=True)
+    p.add_argument("--clients", type=int, default=32)
+    p.add_argument("--duration", type=float, default=30.0, help="seconds")
+    p.add_argument("--max-tokens", type=int, default=16)
+    p.add_argument("--api", choices=["openai", "native"], default="openai")
+    p.add_argument("--api-key", default="")
+    p.add_argument("--backoff", type=float, default=0.05, help="seconds a client waits after a 429")
+    p.add_argument("--timeout", type=float, default=120.0)
+    p.add_argument("--json", action="store_true", help="print the result as JSON on the last line")
+    args = p.parse_args()
+    result = asyncio.run(run(args))
+    print(f"{result['clients']} clients, {result['duration_s']} s: {result['answered']} answered "
+          f"({result['throughput_rps']}/s), {result['rejected_429']} rejected with 429, {result['errors']} errors")
+    print(f"latency of answered requests: p50 {result['latency_p50_ms']} ms, p90 {result['latency_p90_ms']} ms, "
+          f"p99 {result['latency_p99_ms']} ms")
+    for e in result["error_samples"]:
+        print("error:", e)
+    if args.json:
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+//! `chatplug serve`: the HTTP server of the `chatplug-server` crate with the FiD model,
+//! its tokenizer and the configured pipeline (knowledge sources included).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use chatplug_server::{open_store, Server, ServerConfig, SessionsConfig};
+
+use crate::engine::{ModelGenerator, NoEosTokenizer};
+use crate::io::{check_model_dir, load_model, load_tokenizer};
+use crate::prompt::load_pipeline;
+use crate::sources::ConfigFile;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Model directory (config.json, weights, spiece.model or tokenizer.json).
+    #[arg(long)]
+    model: PathBuf,
+    /// Configuration file (TOML): the pipeline keys and the [server], [sessions],
+    /// [search], [knowledge] tables; built-in defaults when omitted.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address to listen on (overrides `server.bind`); port 0 picks a free port.
+    #[arg(long)]
+    bind: Option<String>,
+    /// Folder for the embedded state (the SQLite sessions database); created if missing.
+    #[arg(long, default_value = "chatplug-data")]
+    data_dir: PathBuf,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let file = ConfigFile::read(args.config.as_deref())?;
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let mut config = ServerConfig::from_toml(&file.text, &env)?;
+    if let Some(bind) = args.bind {
+        config.bind = bind;
+    }
+    let address: std::net::SocketAddr = config
+        .bind
+        .parse()
+        .with_context(|| format!("--bind `{}` is not an address like 127.0.0.1:8080", config.bind))?;
+    let sessions = SessionsConfig::from_toml(&file.text, &env)?;
+
+    let dir = check_model_dir(&args.model)?;
+    let tokenizer = Arc::new(
+        load_tokenizer(&dir)?
+            .with_context(|| format!("serve needs a tokenizer (spiece.model or tokenizer.json) in {}", dir.display()))?,
+    );
+    let pipeline = load_pipeline(args.config.as_deref())?.with_tokenizer(Arc::new(NoEosTokenizer(tokenizer.clone())));
+    let generator = ModelGenerator {
+        model: load_model(&dir)?,
+        tokenizer,
+        max_encoder_length: pipeline.config().core_chat_max_encoder_length as usize,
+    };
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create the data folder {}", args.data_dir.display()))?;
+    let store = open_store(&sessions, &args.data_dir)?;
+    let server = Server::new(config, Arc::new(pipeline), Arc::new(generator), store);
+
+    // The runtime only moves bytes; the model runs on the server's worker threads.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address}"))?;
+        eprintln!("chatplug serve: listening on http://{}", listener.local_addr()?);
+        server.serve(listener).await.context("the server failed")
+    })
+}
