@@ -142,7 +142,7 @@ pub(crate) fn rank(query: &str, candidates: Vec<Candidate>, size: usize) -> Vec<
         let score = question_similarity(query, &c.matched);
         let better = best
             .get(&c.id)
-            .map_or(true, |(m, ts)| (score, c.text_score) > (m.score, *ts));
+            .is_none_or(|(m, ts)| (score, c.text_score) > (m.score, *ts));
         if better {
             let m = FaqMatch { id: c.id.clone(), question: c.question, matched: c.matched, answer: c.answer, score };
             best.insert(c.id, (m, c.text_score));
