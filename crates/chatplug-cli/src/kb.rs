@@ -34,6 +34,15 @@ struct StoreArgs {
     postgres_url: Option<String>,
 }
 
+/// A store and the ids to delete from it.
+#[derive(clap::Args)]
+struct DeleteArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[arg(required = true)]
+    ids: Vec<String>,
+}
+
 #[derive(clap::Subcommand)]
 enum Command {
     /// Add (or replace, by id) documents from JSONL, TXT or Markdown files.
@@ -55,12 +64,7 @@ enum Command {
         query: String,
     },
     /// Delete documents by id.
-    Delete {
-        #[command(flatten)]
-        store: StoreArgs,
-        #[arg(required = true)]
-        ids: Vec<String>,
-    },
+    Delete(DeleteArgs),
     /// FAQ entries: import, search, delete.
     Faq {
         #[command(subcommand)]
@@ -99,12 +103,7 @@ enum FaqCommand {
         query: String,
     },
     /// Delete FAQ entries by id.
-    Delete {
-        #[command(flatten)]
-        store: StoreArgs,
-        #[arg(required = true)]
-        ids: Vec<String>,
-    },
+    Delete(DeleteArgs),
 }
 
 impl StoreArgs {
@@ -157,7 +156,7 @@ pub fn run(args: Args) -> Result<()> {
                 }
             }
         }
-        Command::Delete { store, ids } => {
+        Command::Delete(DeleteArgs { store, ids }) => {
             let n = store.open(false)?.delete_documents(&ids)?;
             println!("deleted {n} of {} documents", ids.len());
         }
@@ -211,7 +210,7 @@ fn run_faq(command: FaqCommand) -> Result<()> {
                 }
             }
         }
-        FaqCommand::Delete { store, ids } => {
+        FaqCommand::Delete(DeleteArgs { store, ids }) => {
             let n = store.open(false)?.delete_faq(&ids)?;
             println!("deleted {n} of {} FAQ entries", ids.len());
         }
