@@ -34,6 +34,15 @@ struct StoreArgs {
     postgres_url: Option<String>,
 }
 
+/// A store and the files to import into it.
+#[derive(clap::Args)]
+struct FilesArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
 /// A store and the ids to delete from it.
 #[derive(clap::Args)]
 struct DeleteArgs {
@@ -46,12 +55,7 @@ struct DeleteArgs {
 #[derive(clap::Subcommand)]
 enum Command {
     /// Add (or replace, by id) documents from JSONL, TXT or Markdown files.
-    Index {
-        #[command(flatten)]
-        store: StoreArgs,
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    Index(FilesArgs),
     /// The best passages for a query (at most one per document).
     Search {
         #[command(flatten)]
@@ -84,14 +88,9 @@ enum Command {
 
 #[derive(clap::Subcommand)]
 enum FaqCommand {
-    /// Add (or replace, by id) FAQ entries from a JSONL file
+    /// Add (or replace, by id) FAQ entries from JSONL files
     /// ({"id"?, "question", "similar"?: [...], "answer"} per line).
-    Import {
-        #[command(flatten)]
-        store: StoreArgs,
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    Import(FilesArgs),
     /// The best FAQ entries for a question; scores are question similarities in [0, 1].
     Search {
         #[command(flatten)]
@@ -135,7 +134,7 @@ impl StoreArgs {
 
 pub fn run(args: Args) -> Result<()> {
     match args.command {
-        Command::Index { store, files } => {
+        Command::Index(FilesArgs { store, files }) => {
             // Read and check every file before opening (or creating) the store.
             let docs = read_documents(&files)?;
             let s = store.open(true)?.upsert_documents(&docs)?;
@@ -182,7 +181,7 @@ pub fn run(args: Args) -> Result<()> {
 
 fn run_faq(command: FaqCommand) -> Result<()> {
     match command {
-        FaqCommand::Import { store, files } => {
+        FaqCommand::Import(FilesArgs { store, files }) => {
             let mut entries = Vec::new();
             for f in &files {
                 entries.extend(read_faq(f)?);
