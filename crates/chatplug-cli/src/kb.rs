@@ -34,15 +34,28 @@ struct StoreArgs {
     postgres_url: Option<String>,
 }
 
+/// A store and the files to import into it.
+#[derive(clap::Args)]
+struct FilesArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+/// A store and the ids to delete from it.
+#[derive(clap::Args)]
+struct DeleteArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[arg(required = true)]
+    ids: Vec<String>,
+}
+
 #[derive(clap::Subcommand)]
 enum Command {
     /// Add (or replace, by id) documents from JSONL, TXT or Markdown files.
-    Index {
-        #[command(flatten)]
-        store: StoreArgs,
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    Index(FilesArgs),
     /// The best passages for a query (at most one per document).
     Search {
         #[command(flatten)]
@@ -55,12 +68,7 @@ enum Command {
         query: String,
     },
     /// Delete documents by id.
-    Delete {
-        #[command(flatten)]
-        store: StoreArgs,
-        #[arg(required = true)]
-        ids: Vec<String>,
-    },
+    Delete(DeleteArgs),
     /// FAQ entries: import, search, delete.
     Faq {
         #[command(subcommand)]
@@ -80,14 +88,9 @@ enum Command {
 
 #[derive(clap::Subcommand)]
 enum FaqCommand {
-    /// Add (or replace, by id) FAQ entries from a JSONL file
+    /// Add (or replace, by id) FAQ entries from JSONL files
     /// ({"id"?, "question", "similar"?: [...], "answer"} per line).
-    Import {
-        #[command(flatten)]
-        store: StoreArgs,
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    Import(FilesArgs),
     /// The best FAQ entries for a question; scores are question similarities in [0, 1].
     Search {
         #[command(flatten)]
@@ -99,12 +102,7 @@ enum FaqCommand {
         query: String,
     },
     /// Delete FAQ entries by id.
-    Delete {
-        #[command(flatten)]
-        store: StoreArgs,
-        #[arg(required = true)]
-        ids: Vec<String>,
-    },
+    Delete(DeleteArgs),
 }
 
 impl StoreArgs {
@@ -136,7 +134,7 @@ impl StoreArgs {
 
 pub fn run(args: Args) -> Result<()> {
     match args.command {
-        Command::Index { store, files } => {
+        Command::Index(FilesArgs { store, files }) => {
             // Read and check every file before opening (or creating) the store.
             let docs = read_documents(&files)?;
             let s = store.open(true)?.upsert_documents(&docs)?;
@@ -157,7 +155,7 @@ pub fn run(args: Args) -> Result<()> {
                 }
             }
         }
-        Command::Delete { store, ids } => {
+        Command::Delete(DeleteArgs { store, ids }) => {
             let n = store.open(false)?.delete_documents(&ids)?;
             println!("deleted {n} of {} documents", ids.len());
         }
@@ -183,7 +181,7 @@ pub fn run(args: Args) -> Result<()> {
 
 fn run_faq(command: FaqCommand) -> Result<()> {
     match command {
-        FaqCommand::Import { store, files } => {
+        FaqCommand::Import(FilesArgs { store, files }) => {
             let mut entries = Vec::new();
             for f in &files {
                 entries.extend(read_faq(f)?);
@@ -211,7 +209,7 @@ fn run_faq(command: FaqCommand) -> Result<()> {
                 }
             }
         }
-        FaqCommand::Delete { store, ids } => {
+        FaqCommand::Delete(DeleteArgs { store, ids }) => {
             let n = store.open(false)?.delete_faq(&ids)?;
             println!("deleted {n} of {} FAQ entries", ids.len());
         }

@@ -118,6 +118,14 @@ mod tests {
     }
 
     #[test]
+    fn shipped_file_equals_the_defaults() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/chatplug.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(text.contains("[knowledge]"));
+        assert_eq!(KnowledgeConfig::from_toml(&text, no_env()).unwrap(), KnowledgeConfig::default());
+    }
+
+    #[test]
     fn environment_overrides() {
         let env = vec![("CHATPLUG_KNOWLEDGE__TOP_K".to_string(), "7".to_string())];
         assert_eq!(KnowledgeConfig::from_toml("[knowledge]\ntop_k = 2\n", env).unwrap().top_k, 7);

@@ -132,6 +132,9 @@ pub(crate) struct Candidate {
     pub text_score: f64,
 }
 
+/// Question similarity under which entries are ordered by full-text rank.
+const ORDER_FLOOR: f64 = 0.5;
+
 /// Scores candidates, keeps each entry's best question, best first, `size` of them.
 pub(crate) fn rank(query: &str, candidates: Vec<Candidate>, size: usize) -> Vec<FaqMatch> {
     let mut best: HashMap<String, (FaqMatch, f64)> = HashMap::new();
@@ -139,15 +142,18 @@ pub(crate) fn rank(query: &str, candidates: Vec<Candidate>, size: usize) -> Vec<
         let score = question_similarity(query, &c.matched);
         let better = best
             .get(&c.id)
-            .map_or(true, |(m, ts)| (score, c.text_score) > (m.score, *ts));
+            .is_none_or(|(m, ts)| (score, c.text_score) > (m.score, *ts));
         if better {
             let m = FaqMatch { id: c.id.clone(), question: c.question, matched: c.matched, answer: c.answer, score };
             best.insert(c.id, (m, c.text_score));
         }
     }
     let mut out: Vec<(FaqMatch, f64)> = best.into_values().collect();
+    // Below ORDER_FLOOR a few shared characters decide the edit similarity, so the
+    // full-text rank orders those entries instead.
+    let key = |m: &FaqMatch| if m.score >= ORDER_FLOOR { m.score } else { 0.0 };
     out.sort_by(|(a, ta), (b, tb)| {
-        b.score.total_cmp(&a.score).then(tb.total_cmp(ta)).then(a.id.cmp(&b.id))
+        key(b).total_cmp(&key(a)).then(tb.total_cmp(ta)).then(a.id.cmp(&b.id))
     });
     out.into_iter().take(size).map(|(m, _)| m).collect()
 }
@@ -186,5 +192,10 @@ mod tests {
         assert_eq!(r[0].id, "a");
         assert_eq!(r[0].score, 1.0);
         assert_eq!(r.len(), 2);
+        // Low similarities do not override the full-text order.
+        let mut weak = c("weak", "营业时间是什么时候");
+        weak.text_score = 0.5;
+        let r = rank("退款要怎么弄", vec![weak, c("strong", "怎么申请退款")], 5);
+        assert_eq!(r[0].id, "strong");
     }
 }

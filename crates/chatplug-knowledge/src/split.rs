@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn long_sentences_are_windowed_with_overlap() {
-        let text: String = std::iter::repeat('字').take(25).collect();
+        let text = "字".repeat(25);
         let p = split(&text, opts(10, 3));
         assert!(p.iter().all(|x| x.chars().count() <= 10), "{p:?}");
         let total: usize = p.iter().map(|x| x.chars().count()).sum();
