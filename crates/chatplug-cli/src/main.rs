@@ -47,8 +47,23 @@ enum Command {
     Serve(serve::Args),
 }
 
+/// Log events (search failures, served requests...) go to stderr, filtered by
+/// `CHATPLUG_LOG` (tracing `EnvFilter` directives such as `debug` or
+/// `chatplug_search=debug`). Default: `info` for `serve`, `warn` otherwise.
+fn init_logging(command: &Command) {
+    let default = if matches!(command, Command::Serve(_)) { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CHATPLUG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(&cli.command);
     let result = match cli.command {
         Command::Generate(args) => generate::run(args),
         Command::Tokenize(args) => tokenize::run(args),

@@ -159,3 +159,32 @@ fn bad_search_configuration_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn provider_failures_are_logged_on_stderr() {
+    let broken = HttpServer::start(|_, _| Reply::status(500, "upstream down"));
+    let config = config_file(
+        "log",
+        &format!(
+            r#"
+[search]
+providers = ["broken"]
+retries = 0
+
+[[search.generic]]
+name = "broken"
+url = "{}/search?q={{query}}"
+text_path = "data.items[].summary"
+"#,
+            broken.url()
+        ),
+    );
+    let request = json!({"query": "西湖在哪里？"}).to_string();
+    let out = chatplug(&["prompt", "--config", config.to_str().unwrap()], &request);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("WARN") && stderr.contains("broken") && stderr.contains("upstream down"),
+        "stderr: {stderr}"
+    );
+}

@@ -32,6 +32,8 @@ impl Serve {
             .args(["serve", "--model", MODEL, "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .current_dir(root())
+            // Request lines would flood the test output (the load test makes thousands).
+            .env("CHATPLUG_LOG", "warn")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

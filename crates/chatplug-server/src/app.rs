@@ -162,10 +162,21 @@ async fn record_metrics(State(state): State<SharedState>, request: Request, next
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
+    let method = request.method().clone();
     let start = Instant::now();
     let response = next.run(request).await;
     let kind = response.extensions().get::<ErrorKind>().map(|k| k.0);
-    state.metrics.request(&route, response.status().as_u16(), start.elapsed().as_secs_f64(), kind);
+    let seconds = start.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    state.metrics.request(&route, status, seconds, kind);
+    // One line per request for operators (`CHATPLUG_LOG=info`, the default of `serve`);
+    // server errors at `warn`.
+    let ms = seconds * 1e3;
+    if status >= 500 {
+        tracing::warn!(%method, route = %route, status, ms, "request failed");
+    } else {
+        tracing::info!(%method, route = %route, status, ms, "request");
+    }
     response
 }
 

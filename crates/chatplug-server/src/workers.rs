@@ -176,7 +176,10 @@ fn worker_loop(queue: &Queue, engine: &Engine) {
         engine.metrics.busy_workers.fetch_add(1, Ordering::Relaxed);
         // A panic in a turn answers that request with a 500 and keeps the worker.
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run_job(engine, &q)))
-            .unwrap_or_else(|_| Err(ApiError::server("the model worker failed on this request")));
+            .unwrap_or_else(|_| {
+                tracing::error!("a turn panicked on a model worker; answered 500, worker kept");
+                Err(ApiError::server("the model worker failed on this request"))
+            });
         engine.metrics.busy_workers.fetch_sub(1, Ordering::Relaxed);
         let _ = q.events.send(Event::Done(outcome));
     }
