@@ -12,7 +12,7 @@ mod common;
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -32,12 +32,10 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let bind = format!("127.0.0.1:{port}");
         let log = data_dir.join("server.log");
         let log_file = File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_chatplug"))
-            .args(["serve", "--model", MODEL, "--bind", &bind, "--data-dir"])
+            .args(["serve", "--model", MODEL, "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .current_dir(common::root())
             .env("CHATPLUG_API_KEYS", API_KEY)
@@ -46,19 +44,29 @@ impl Server {
             .stderr(log_file)
             .spawn()
             .expect("start chatplug serve");
-        let mut server = Server { child, url: format!("http://{bind}"), log };
-        server.wait_healthy(&bind);
+        let mut server = Server { child, url: String::new(), log };
+        server.wait_healthy();
         server
     }
 
-    fn wait_healthy(&mut self, bind: &str) {
+    /// Waits for the address the server reports (it binds port 0: no port race), then
+    /// for `/healthz`.
+    fn wait_healthy(&mut self) {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 panic!("chatplug serve exited ({status}) before answering /healthz:\n{}", self.log_text());
             }
-            if healthz_ok(bind) {
-                return;
+            let log = self.log_text();
+            let bind = log
+                .lines()
+                .find_map(|l| l.strip_prefix("chatplug serve: listening on http://"))
+                .map(str::trim);
+            if let Some(bind) = bind {
+                if healthz_ok(bind) {
+                    self.url = format!("http://{bind}");
+                    return;
+                }
             }
             assert!(
                 start.elapsed() < STARTUP_TIMEOUT,
