@@ -9,7 +9,7 @@ use chatplug_server::{open_store, Server, ServerConfig, SessionsConfig};
 
 use crate::engine::{ModelGenerator, NoEosTokenizer};
 use crate::io::{check_model_dir, load_model, load_tokenizer};
-use crate::prompt::load_pipeline;
+use crate::prompt::load_pipeline_with_default_kb;
 use crate::sources::ConfigFile;
 
 #[derive(clap::Args)]
@@ -24,7 +24,9 @@ pub struct Args {
     /// Address to listen on (overrides `server.bind`); port 0 picks a free port.
     #[arg(long)]
     bind: Option<String>,
-    /// Folder for the embedded state (the SQLite sessions database); created if missing.
+    /// Folder for the embedded state: the SQLite sessions database, and `kb/`, the
+    /// knowledge base used when `[knowledge]` names none (fill it with
+    /// `chatplug kb index --kb DIR/kb FILE…`). Created if missing.
     #[arg(long, default_value = "chatplug-data")]
     data_dir: PathBuf,
 }
@@ -47,7 +49,10 @@ pub fn run(args: Args) -> Result<()> {
         load_tokenizer(&dir)?
             .with_context(|| format!("serve needs a tokenizer (spiece.model or tokenizer.json) in {}", dir.display()))?,
     );
-    let pipeline = load_pipeline(args.config.as_deref())?.with_tokenizer(Arc::new(NoEosTokenizer(tokenizer.clone())));
+    // The data folder's `kb` is the knowledge base unless `[knowledge]` names one.
+    let default_kb = args.data_dir.join("kb");
+    let pipeline = load_pipeline_with_default_kb(args.config.as_deref(), Some(&default_kb))?
+        .with_tokenizer(Arc::new(NoEosTokenizer(tokenizer.clone())));
     let generator = ModelGenerator {
         model: load_model(&dir)?,
         tokenizer,

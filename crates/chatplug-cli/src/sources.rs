@@ -31,10 +31,15 @@ impl ConfigFile {
     }
 }
 
-/// Adds the configured knowledge sources to `pipeline`.
-pub fn attach(pipeline: ChatPipeline, config: &ConfigFile) -> Result<ChatPipeline> {
+/// Adds the configured knowledge sources to `pipeline`. `default_kb`: an embedded
+/// knowledge base to use when `[knowledge]` names none and one exists there.
+pub fn attach(
+    pipeline: ChatPipeline,
+    config: &ConfigFile,
+    default_kb: Option<&Path>,
+) -> Result<ChatPipeline> {
     let pipeline = attach_search(pipeline, config)?;
-    let pipeline = attach_knowledge(pipeline, config)?;
+    let pipeline = attach_knowledge(pipeline, config, default_kb)?;
     Ok(pipeline)
 }
 
@@ -50,10 +55,25 @@ fn attach_search(mut pipeline: ChatPipeline, config: &ConfigFile) -> Result<Chat
 }
 
 /// The `[knowledge]` store as the `kb` provider, and its FAQ when `faq` is on.
-fn attach_knowledge(mut pipeline: ChatPipeline, config: &ConfigFile) -> Result<ChatPipeline> {
-    use chatplug_knowledge::{KbFaq, KbProvider, KnowledgeConfig};
-    let cfg = KnowledgeConfig::from_toml(&config.text, std::env::vars()).context("bad [knowledge] configuration")?;
+fn attach_knowledge(
+    mut pipeline: ChatPipeline,
+    config: &ConfigFile,
+    default_kb: Option<&Path>,
+) -> Result<ChatPipeline> {
+    use chatplug_knowledge::{Backend, KbFaq, KbProvider, KnowledgeConfig};
+    let mut cfg = KnowledgeConfig::from_toml(&config.text, std::env::vars()).context("bad [knowledge] configuration")?;
+    if cfg.backend == Backend::Embedded && cfg.kb_dir.is_empty() {
+        if let Some(dir) = default_kb.filter(|d| d.exists()) {
+            cfg.kb_dir = dir.to_string_lossy().into_owned();
+        }
+    }
     if let Some(store) = cfg.open(&config.dir, false).context("cannot open the knowledge base")? {
+        tracing::info!(
+            backend = ?cfg.backend,
+            kb = %cfg.kb_path(&config.dir).map(|p| p.display().to_string()).unwrap_or_default(),
+            faq = cfg.faq,
+            "knowledge base attached"
+        );
         pipeline = pipeline.with_provider(std::sync::Arc::new(KbProvider::new(store.clone(), cfg.top_k)));
         if cfg.faq {
             pipeline = pipeline.with_faq(std::sync::Arc::new(KbFaq::new(store)));

@@ -349,3 +349,33 @@ fn short_load_test_has_no_errors_beyond_queue_full() {
     assert!(result["rejected_429"].as_u64().unwrap() > 0, "{result}");
     assert_eq!(metric(&s, "queue_depth"), 0.0);
 }
+
+#[test]
+fn the_data_folders_knowledge_base_feeds_the_turns() {
+    let dir = tempfile::tempdir().unwrap();
+    let kb = dir.path().join("kb");
+    let docs = dir.path().join("docs.jsonl");
+    std::fs::write(
+        &docs,
+        "{\"id\": \"xihu\", \"title\": \"西湖\", \"text\": \"西湖位于浙江省杭州市西湖区，是中国著名的淡水湖。\"}\n",
+    )
+    .unwrap();
+    let indexed = Command::new(env!("CARGO_BIN_EXE_chatplug"))
+        .args(["kb", "index", "--kb"])
+        .arg(&kb)
+        .arg(&docs)
+        .output()
+        .unwrap();
+    assert!(indexed.status.success(), "{}", String::from_utf8_lossy(&indexed.stderr));
+
+    let s = Serve::start(dir.path(), &[]);
+    let (status, reply) = post(&s, "/v1/chat", &greedy("西湖在哪个城市？"));
+    assert_eq!(status, 200, "{reply}");
+    let knowledge = reply["knowledge"].as_array().unwrap();
+    assert!(
+        knowledge.iter().any(|k| k["source"] == "kb"
+            && k["doc_id"] == "xihu"
+            && k["text"].as_str().unwrap().contains("杭州")),
+        "{reply}"
+    );
+}
