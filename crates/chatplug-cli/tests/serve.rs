@@ -4,82 +4,19 @@
 //! reply a solo run gives, a client that disconnects, the official `openai` Python
 //! package, and a short load test.
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[allow(dead_code)]
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chatplug_testkit::{TempPostgres, TempRedis};
+use common::root;
+use common::serve::Serve;
 use serde_json::{json, Value};
-
-const MODEL: &str = "fixtures/golden/models/relu_tied";
-
-fn root() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A running `chatplug serve` on a free port, killed (SIGKILL) when dropped.
-struct Serve {
-    child: Child,
-    base: String,
-}
-
-impl Serve {
-    fn start(data_dir: &Path, env: &[(&str, &str)]) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chatplug"))
-            .args(["serve", "--model", MODEL, "--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .current_dir(root())
-            // Request lines would flood the test output (the load test makes thousands).
-            .env("CHATPLUG_LOG", "warn")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start chatplug serve");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("chatplug serve: listening on ") {
-                    let _ = tx.send(Ok(addr.to_string()));
-                } else {
-                    let _ = tx.send(Err(line.clone()));
-                    eprintln!("[serve] {line}");
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let mut log = Vec::new();
-        loop {
-            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(Ok(base)) => return Serve { child, base },
-                Ok(Err(line)) => log.push(line),
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!("chatplug serve did not start: {}", log.join("\n"));
-                }
-            }
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 fn result(r: Result<ureq::Response, ureq::Error>) -> (u16, String) {
     match r {

@@ -1,5 +1,7 @@
 //! Running the `chatplug` binary from the integration tests.
 
+pub mod serve;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,0 +1,79 @@
+//! A running `chatplug serve` for the integration tests (`serve.rs`, `web.rs`).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::root;
+
+pub const MODEL: &str = "fixtures/golden/models/relu_tied";
+
+/// A running `chatplug serve` on a free port, killed (SIGKILL) when dropped.
+pub struct Serve {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl Serve {
+    /// Starts it with `data_dir` and extra environment variables; waits until it
+    /// reports the address it listens on (it binds port 0: no port race).
+    pub fn start(data_dir: &Path, env: &[(&str, &str)]) -> Serve {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chatplug"))
+            .args(["serve", "--model", MODEL, "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .current_dir(root())
+            // Request lines would flood the test output (the load test makes thousands).
+            .env("CHATPLUG_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start chatplug serve");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("chatplug serve: listening on ") {
+                    let _ = tx.send(Ok(addr.to_string()));
+                } else {
+                    let _ = tx.send(Err(line.clone()));
+                    eprintln!("[serve] {line}");
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut log = Vec::new();
+        loop {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(Ok(base)) => return Serve { child, base },
+                Ok(Err(line)) => log.push(line),
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!("chatplug serve did not start: {}", log.join("\n"));
+                }
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Kills it (SIGKILL, as a crash would).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
