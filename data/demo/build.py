@@ -469,7 +469,7 @@ def dialogue_text(turns):
 def gb2312_characters():
     """Every GB2312 hanzi (levels 1 and 2, 6763 characters): a fixed, public inventory
     of common characters, so the tokenizer has a piece for characters the data does
-    not happen to use (user input, held-out names)."""
+    not happen to use (user input, held-out names). Printable ASCII is added beside it."""
     chars = []
     for hi in range(0xB0, 0xF8):
         for lo in range(0xA1, 0xFF):
@@ -561,7 +561,7 @@ def main(argv=None):
             f.write(d + "\n")
 
     # Tokenizer corpus: documents, every SFT text field, and the GB2312 inventory.
-    inventory = gb2312_characters()
+    inventory = gb2312_characters() + "".join(chr(c) for c in range(0x21, 0x7F))
     lines = list(docs)
     data_chars = set()
     for _, ex in train + valid:
