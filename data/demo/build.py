@@ -24,7 +24,8 @@ from src import chitchat, empathy, memory, personas, prose, vendor  # noqa: E402
 from src import world as W  # noqa: E402
 from src.textcheck import bad_word_in, copies_from  # noqa: E402
 
-# Examples per category at --scale 1 (about 40k in all).
+# Examples per category at --scale 1 (about 39k in all). Empathy and chit-chat come
+# from ~100 and ~130 hand-written exchanges, so they are kept small to limit repetition.
 BASE_COUNTS = {
     "knowledge": 15000,
     "knowledge_absent": 3500,
@@ -34,8 +35,8 @@ BASE_COUNTS = {
     "memory": 5500,
     "memory_profile": 1000,
     "memory_never_said": 500,
-    "empathy": 2000,
-    "chitchat": 2300,
+    "empathy": 1200,
+    "chitchat": 1200,
 }
 VALID_SHARE = 0.02
 ENTITIES_PER_FAMILY = 500
@@ -43,6 +44,7 @@ SONGCI_SAMPLE = 4000   # of ~21k Song ci; classical poems are a seasoning, not t
 SYNTH_PERSONAS = 900
 MIN_REPLY = 10       # characters; the default min_length is 10 tokens (5 for persona questions)
 MIN_PERSONA_REPLY = 4
+MIN_CHITCHAT_REPLY = 8  # shorter lines (嗨, 谢谢) would meet the 10-token min_length only by padding
 
 
 class Rejected(Exception):
@@ -367,10 +369,10 @@ def chitchat_pool(dialogues, vendor_dialogues, pairs):
     for d in dialogues + vendor_dialogues:
         for i in range(1, len(d), 2):
             hist, q, r = d[:i - 1], d[i - 1], d[i]
-            if bad_word_in(r) is None and not copies_from(r, [q] + hist) and len(r) >= 2:
+            if bad_word_in(r) is None and not copies_from(r, [q] + hist) and len(r) >= MIN_CHITCHAT_REPLY:
                 pool.append((hist[-8:], q, r))
     for u, b in pairs:
-        if bad_word_in(b) is None:
+        if bad_word_in(b) is None and len(b) >= MIN_CHITCHAT_REPLY:
             pool.append(([], u, b))
     return pool
 
@@ -606,6 +608,7 @@ def main(argv=None):
         "documents_bytes": (out / "documents.txt").stat().st_size,
         "documents_by_source": {"poems": len(poems), "chatterbot_dialogues": len(vchat),
                                 "prose_paragraphs": len(prose.paragraphs())},
+        "chitchat_pool": len(pool),
         "tokenizer_corpus_bytes": (out / "tokenizer_corpus.txt").stat().st_size,
         "characters": len(chars),
         "characters_in_data": len(data_chars),

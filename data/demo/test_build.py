@@ -1,0 +1,100 @@
+"""Tests of the demo data builder (standard library only):
+
+    python3 -m unittest discover -s data/demo -p 'test_*.py'
+
+They build a small data set (--scale 0.02, without the registry packages so they
+run offline) twice and check determinism, the request shape `chatplug data
+--format dialogue` reads, and the rules every reply must follow.
+"""
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from src.textcheck import BAD_WORDS, copies_from  # noqa: E402
+
+REQUEST_FIELDS = {"query", "history", "knowledge", "bot_profile", "user_profile", "role_instruction", "response"}
+CLAUSES = re.compile("[。！；？，,;.!?]")
+
+
+def build(out, *extra):
+    subprocess.run([sys.executable, str(HERE / "build.py"), "--scale", "0.02", "--no-packages", "--out", str(out),
+                    *extra], check=True, capture_output=True)
+
+
+class BuildTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.a = Path(cls.tmp.name) / "a"
+        cls.b = Path(cls.tmp.name) / "b"
+        build(cls.a)
+        build(cls.b)
+        build(Path(cls.tmp.name) / "c", "--with-category")
+        cls.rows = [json.loads(l) for l in open(Path(cls.tmp.name) / "c" / "sft_train.jsonl", encoding="utf-8")]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_same_bytes_every_run(self):
+        for name in ("sft_train.jsonl", "sft_valid.jsonl", "documents.txt", "tokenizer_corpus.txt", "stats.json"):
+            self.assertEqual((self.a / name).read_bytes(), (self.b / name).read_bytes(), name)
+
+    def test_lines_have_the_request_shape(self):
+        for line in open(self.a / "sft_train.jsonl", encoding="utf-8"):
+            ex = json.loads(line)
+            self.assertTrue(set(ex) <= REQUEST_FIELDS, set(ex) - REQUEST_FIELDS)
+            self.assertTrue(ex["query"].strip())
+            self.assertTrue(ex["response"].strip())
+            for t in ex.get("history", []):
+                self.assertEqual(set(t), {"role", "utterance"})
+                self.assertIn(t["role"], ("user", "bot"))
+            self.assertTrue(all(isinstance(k, str) and k for k in ex.get("knowledge", [])))
+
+    def test_every_category_is_present(self):
+        cats = {r["category"] for r in self.rows}
+        self.assertEqual(cats, {"knowledge", "knowledge_absent", "knowledge_none", "persona", "persona_uncovered",
+                                "memory", "memory_profile", "memory_never_said", "empathy", "chitchat"})
+
+    def test_replies_follow_the_default_generation_rules(self):
+        for r in self.rows:
+            for w in BAD_WORDS:
+                self.assertNotIn(w, r["response"], r)
+            if r["category"] != "chitchat":   # chit-chat lines are hand-written whole dialogues
+                ctx = [r["query"]] + [t["utterance"] for t in r.get("history", [])]
+                self.assertFalse(copies_from(r["response"], ctx), r)
+
+    def test_knowledge_answers_come_from_exactly_the_given_passages(self):
+        for r in self.rows:
+            if r["category"] == "knowledge":
+                self.assertGreaterEqual(len(r["knowledge"]), 2)
+                self.assertLessEqual(len(r["knowledge"]), 5)
+            if r["category"] == "knowledge_none":
+                self.assertNotIn("knowledge", r)
+
+    def test_recalled_fact_is_in_a_first_person_user_clause(self):
+        # The pipeline's dynamic user profile keeps clauses with 我; the recalled value
+        # must be in one so that it reaches the model.
+        for r in self.rows:
+            if r["category"] != "memory":
+                continue
+            clauses = [c for t in r["history"] if t["role"] == "user" for c in CLAUSES.split(t["utterance"]) if "我" in c]
+            self.assertTrue(any(self._shares_value(c, r["response"]) for c in clauses), r)
+
+    @staticmethod
+    def _shares_value(clause, reply):
+        # Some 2+ character stretch of the clause (the value) reappears in the reply.
+        stripped = clause.replace("我", "")
+        return any(stripped[i:i + 2] in reply for i in range(len(stripped) - 1))
+
+
+if __name__ == "__main__":
+    unittest.main()
