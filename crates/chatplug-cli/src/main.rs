@@ -12,6 +12,7 @@ mod serve;
 mod sources;
 mod text_stream;
 mod tokenize;
+mod train;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,8 @@ enum Command {
     Kb(kb::Args),
     /// Serve the chat APIs (native, OpenAI-compatible), sessions and the web page over HTTP.
     Serve(serve::Args),
+    /// Train a FiD-T5 model: fine-tune a model directory or train a fresh one (curricula too).
+    Train(train::Args),
 }
 
 /// Log events (search failures, served requests...) go to stderr, filtered by
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Kb(args) => kb::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Train(args) => train::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

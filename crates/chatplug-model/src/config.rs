@@ -49,6 +49,10 @@ pub struct T5Config {
     pub pad_token_id: u32,
     pub eos_token_id: Vec<u32>,
     pub decoder_start_token_id: u32,
+    /// Dropout probability used in training (HF `dropout_rate`); inference ignores it.
+    pub dropout_rate: f64,
+    /// HF's `initializer_factor`: scales every standard deviation of a fresh initialisation.
+    pub initializer_factor: f64,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +87,10 @@ struct RawConfig {
     eos_token_id: Option<EosIds>,
     #[serde(default)]
     decoder_start_token_id: Option<u32>,
+    #[serde(default = "defaults::dropout_rate")]
+    dropout_rate: f64,
+    #[serde(default = "defaults::initializer_factor")]
+    initializer_factor: f64,
 }
 
 #[derive(Deserialize)]
@@ -126,6 +134,12 @@ mod defaults {
     }
     pub fn tie() -> bool {
         true
+    }
+    pub fn dropout_rate() -> f64 {
+        0.1
+    }
+    pub fn initializer_factor() -> f64 {
+        1.0
     }
 }
 
@@ -186,6 +200,12 @@ impl T5Config {
         if !(raw.layer_norm_epsilon > 0.0) {
             return Err(bad("layer_norm_epsilon", "must be positive".to_string()));
         }
+        if !(0.0..1.0).contains(&raw.dropout_rate) {
+            return Err(bad("dropout_rate", "must be in [0, 1)".to_string()));
+        }
+        if !(raw.initializer_factor > 0.0) {
+            return Err(bad("initializer_factor", "must be positive".to_string()));
+        }
         let pad_token_id = raw.pad_token_id.unwrap_or(0);
         let eos_token_id = match raw.eos_token_id {
             None => vec![1],
@@ -210,6 +230,8 @@ impl T5Config {
             eos_token_id,
             // HF T5 falls back to the pad token as decoder start.
             decoder_start_token_id: raw.decoder_start_token_id.unwrap_or(pad_token_id),
+            dropout_rate: raw.dropout_rate,
+            initializer_factor: raw.initializer_factor,
         })
     }
 

@@ -10,9 +10,11 @@ pub mod fid;
 pub mod generation;
 pub mod kernels;
 pub mod layers;
+pub mod params;
 pub mod weights;
 
 pub use config::T5Config;
+pub use params::{Init, ParamSpec};
 pub use error::{ModelError, Result};
 pub use fid::{EncodedPassages, FidT5};
 pub use generation::{generate, GenerationConfig, GenerationOutput};
