@@ -28,7 +28,9 @@ Usage (from the repository root, with the fixtures venv of fixtures/README.md):
 
 Random weights and random token ids: the numbers say nothing about learning, only speed.
 The two engines start from different random weights (chatplug initialises its own from
-CONFIG), so their losses are only comparable in size (about ln(vocab) at the start).
+CONFIG, initializer_factor 0.1 included), so their losses are only comparable in size
+(about ln(8000) = 9 at the start; a much larger chatplug loss means its init differs and
+its timings may suffer from float32 denormals, see COMMON_CONFIG).
 """
 import argparse
 import importlib.util
@@ -50,9 +52,14 @@ SIZES = {
     "15m": dict(d_model=256, d_kv=64, num_heads=4, d_ff=1280),
     "40m": dict(d_model=512, d_kv=64, num_heads=8, d_ff=1536),
 }
+# initializer_factor 0.1: HF's default init (factor 1) gives an untied model logits of std
+# ~sqrt(d_model), a first loss of ~64 instead of ~ln(vocab) = 9, and softmax probabilities
+# that underflow into float32 denormals; those make PyTorch's backward and AdamW several
+# times slower (measured: optimizer 5.5 s vs 0.4 s per step on the 15m model), which would
+# measure the init, not the trainer.  With 0.1 the first loss is ~9.0.
 COMMON_CONFIG = dict(vocab_size=8000, num_layers=4, num_decoder_layers=4, feed_forward_proj="gated-gelu",
                      tie_word_embeddings=False, dropout_rate=0.0, pad_token_id=0, eos_token_id=1,
-                     decoder_start_token_id=0)
+                     decoder_start_token_id=0, initializer_factor=0.1)
 PASSAGES, PASSAGE_LEN, LABEL_LEN = 4, 100, 32
 BATCH = 4
 # Optimizer settings of the reference SFT (shared/reference: AdamW, clip 5); speed does not
