@@ -29,8 +29,9 @@ Usage (from the repository root, with the fixtures venv of fixtures/README.md):
 Random weights and random token ids: the numbers say nothing about learning, only speed.
 The two engines start from different random weights (chatplug initialises its own from
 CONFIG, initializer_factor 0.1 included), so their losses are only comparable in size
-(about ln(8000) = 9 at the start; a much larger chatplug loss means its init differs and
-its timings may suffer from float32 denormals, see COMMON_CONFIG).
+(about ln(8000) = 9 at the start; a much larger chatplug loss means its init differs,
+see COMMON_CONFIG). On a machine shared with other work single steps vary a lot (seen:
+one AdamW step 0.15 s or 5 s); use more --steps there.
 """
 import argparse
 import importlib.util
@@ -53,10 +54,9 @@ SIZES = {
     "40m": dict(d_model=512, d_kv=64, num_heads=8, d_ff=1536),
 }
 # initializer_factor 0.1: HF's default init (factor 1) gives an untied model logits of std
-# ~sqrt(d_model), a first loss of ~64 instead of ~ln(vocab) = 9, and softmax probabilities
-# that underflow into float32 denormals; those make PyTorch's backward and AdamW several
-# times slower (measured: optimizer 5.5 s vs 0.4 s per step on the 15m model), which would
-# measure the init, not the trainer.  With 0.1 the first loss is ~9.0.
+# ~sqrt(d_model) and a first loss of ~64 instead of ~ln(vocab) = 9 (its AdamW state then
+# holds ~1e5 float32 denormals; no slowdown from them was measurable on the shared test
+# machine, but a realistic start avoids the question).  With 0.1 the first loss is ~9.0.
 COMMON_CONFIG = dict(vocab_size=8000, num_layers=4, num_decoder_layers=4, feed_forward_proj="gated-gelu",
                      tie_word_embeddings=False, dropout_rate=0.0, pad_token_id=0, eos_token_id=1,
                      decoder_start_token_id=0, initializer_factor=0.1)
