@@ -16,6 +16,14 @@ use chatplug_train::trainer::{accumulate_gradients, Quiet};
 use chatplug_train::{Example, Parameters, Start};
 use common::*;
 
+const GRADIENT_TOLERANCE: f32 = 1e-5;
+/// Adam divides each gradient element by its own magnitude plus eps (1e-6), so an element
+/// whose gradient is near eps turns f32 rounding into a visible step: in `relu_tied__plain`
+/// (lr 1e-2) our step-1 gradients agree with PyTorch to 2.6e-8 everywhere, yet one element
+/// of 7.17e-7 (PyTorch: 7.24e-7) moves its weight 2.4e-5 differently. PyTorch's own float32
+/// and float64 runs differ by up to 9.5e-6 (checks.json). Parameters are held to 5e-5.
+const PARAMETER_TOLERANCE: f32 = 5e-5;
+
 fn golden_dir() -> PathBuf {
     root().join("fixtures/golden/train")
 }
@@ -69,13 +77,13 @@ fn tensors(path: &Path) -> HashMap<String, Tensor> {
     candle_core::safetensors::load(path, &cpu()).unwrap()
 }
 
-/// |a − b| ≤ 1e-5, or 1e-4 relative where the values are large.
-fn assert_close(what: &str, actual: &Tensor, expected: &Tensor) {
+/// |a − b| ≤ `abs`, or 1e-4 relative where the values are large.
+fn assert_close(what: &str, actual: &Tensor, expected: &Tensor, abs: f32) {
     let a = actual.to_dtype(DType::F32).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
     let e = expected.to_dtype(DType::F32).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
     assert_eq!(a.len(), e.len(), "{what}: size");
     for (i, (x, y)) in a.iter().zip(&e).enumerate() {
-        let tol = 1e-5f32.max(1e-4 * y.abs());
+        let tol = abs.max(1e-4 * y.abs());
         assert!((x - y).abs() <= tol, "{what}[{i}]: ours {x}, PyTorch {y}");
     }
 }
@@ -103,7 +111,7 @@ fn step_one_gradients_equal_pytorch() {
         assert_eq!(expected.len(), params.specs().len(), "{}: parameter count", dir.display());
         for (spec, grad) in params.specs().iter().zip(&step.grads) {
             let reference = expected.get(&spec.name).unwrap_or_else(|| panic!("golden has no gradient for {}", spec.name));
-            assert_close(&format!("{} grad {}", dir.display(), spec.name), grad, reference);
+            assert_close(&format!("{} grad {}", dir.display(), spec.name), grad, reference, GRADIENT_TOLERANCE);
         }
     }
 }
@@ -145,7 +153,7 @@ fn trained_weights_and_losses_equal_pytorch() {
             let actual = tensors(&ours);
             for (name, reference) in &expected {
                 let tensor = actual.get(name).unwrap_or_else(|| panic!("saved weights lack {name}"));
-                assert_close(&format!("{} step {step} {name}", dir.display()), tensor, reference);
+                assert_close(&format!("{} step {step} {name}", dir.display()), tensor, reference, PARAMETER_TOLERANCE);
             }
             assert_eq!(expected.len(), actual.len(), "{} step {step}: parameter count", dir.display());
         }

@@ -51,7 +51,7 @@ fn gradients_agree_with_finite_differences() {
             let analytic = grads.grads[i].flatten_all().unwrap().to_vec1::<f32>().unwrap();
             // The element with the largest gradient: the most informative for a check in f32.
             let (k, _) = analytic.iter().enumerate().fold((0, 0f32), |best, (j, g)| if g.abs() > best.1 { (j, g.abs()) } else { best });
-            let h = 1e-2f32;
+            let h = 1e-3f32;
             let mut eval = |delta: f32| {
                 let mut values = original.clone();
                 values[k] += delta;
