@@ -66,6 +66,18 @@ fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Removes checkpoints a killed run was still writing (`.checkpoint-STEP.tmp`).
+pub fn remove_unfinished(out: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(out).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with(".checkpoint-") && name.ends_with(".tmp") {
+            std::fs::remove_dir_all(entry.path())
+                .map_err(|e| TrainError::file(entry.path(), format!("cannot remove an unfinished checkpoint: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
 /// Checkpoint folders of a run, oldest first.
 pub fn list(out: &Path) -> Vec<(u64, PathBuf)> {
     let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(out)

@@ -142,6 +142,7 @@ pub fn run(job: Job, resume: Option<&Path>, device: &Device, observer: &mut dyn 
         }
     };
     std::fs::create_dir_all(&job.out).map_err(|e| TrainError::file(&job.out, format!("cannot create: {e}")))?;
+    checkpoint::remove_unfinished(&job.out)?;
     write_model_files(&job)?;
     let mut log = TrainLog::open(&job.out, state.global_step)?;
 
