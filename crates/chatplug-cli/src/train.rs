@@ -177,7 +177,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     }
-    let device = Device::Cpu;
+    let device = training_device()?;
     let job = build_job(&options)?;
     let out = job.out.clone();
     let total: u64 = job.stages.iter().map(|s| s.settings.steps).sum();
@@ -201,6 +201,14 @@ pub fn run(args: Args) -> Result<()> {
         })
     );
     Ok(())
+}
+
+/// GPU 0 when built with the `cuda` feature, else the CPU.
+fn training_device() -> Result<Device> {
+    if cfg!(feature = "cuda") {
+        return Device::new_cuda(0).context("cannot open CUDA device 0");
+    }
+    Ok(Device::Cpu)
 }
 
 fn build_job(options: &TrainOptions) -> Result<Job> {
