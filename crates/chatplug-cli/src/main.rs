@@ -4,6 +4,7 @@
 mod bench;
 mod chat;
 mod engine;
+mod eval;
 mod generate;
 mod io;
 mod kb;
@@ -45,6 +46,9 @@ enum Command {
     Kb(kb::Args),
     /// Serve the chat APIs (native, OpenAI-compatible), sessions and the web page over HTTP.
     Serve(serve::Args),
+    /// Score replies with the paper's metrics: run a model over an evaluation set, or
+    /// score predictions made elsewhere.
+    Eval(eval::Args),
 }
 
 /// Log events (search failures, served requests...) go to stderr, filtered by
@@ -72,6 +76,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Kb(args) => kb::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Eval(args) => eval::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
