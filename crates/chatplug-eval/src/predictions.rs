@@ -69,7 +69,7 @@ pub fn match_predictions<'a>(
 ) -> Result<Vec<&'a Prediction>> {
     let mut by_id: HashMap<&str, &Prediction> = HashMap::new();
     for p in predictions {
-        if let Some(first) = by_id.insert(&p.id, p) {
+        if let Some(first) = by_id.insert(p.id.as_str(), p) {
             return Err(EvalError::line(
                 predictions_path,
                 p.line,
