@@ -2,6 +2,7 @@
 //! `fixtures/make_eval_golden.py` computed (NLTK, numpy, plain Python), running the tiny
 //! random model over items (its replies are token soup: structure only), and errors.
 
+#[allow(dead_code)]
 mod common;
 
 use common::{chatplug, root};
@@ -156,7 +157,7 @@ fn bad_data_and_predictions_are_errors_naming_file_line_and_field() {
     let cases: Vec<(Vec<String>, String)> = vec![
         (
             vec!["--data".into(), write("unknown.jsonl", "{\"query\": \"a\"}\n{\"query\": \"b\", \"refrence\": \"x\"}\n"), "--predictions".into(), write("p0.jsonl", "{\"id\":1,\"prediction\":\"\"}\n")],
-            "unknown.jsonl:2: bad request: unknown field `refrence`".into(),
+            "unknown.jsonl:2: bad request: `refrence`: unknown field `refrence`".into(),
         ),
         (
             vec!["--data".into(), write("nojson.jsonl", "{\"query\": \"a\"}\n{\"query\": \n"), "--model".into(), MODEL.into()],
