@@ -104,11 +104,18 @@ fn score_predictions(items: &[Item], data: &Path, path: &Path) -> Result<Vec<Rec
 /// Runs each request through the pipeline and the model, one at a time; the latency of
 /// an item is the wall time of its whole turn (pipeline stages, generation,
 /// post-processing).
-fn run_model(items: &[Item], requests: &[ChatRequest], model: &Path, args: &Args) -> Result<Vec<Record>> {
+fn run_model(
+    items: &[Item],
+    requests: &[ChatRequest],
+    model: &Path,
+    args: &Args,
+) -> Result<Vec<Record>> {
     let mut out = match &args.out {
-        Some(path) => Some(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
-        )),
+        Some(path) => {
+            Some(BufWriter::new(File::create(path).with_context(|| {
+                format!("cannot create {}", path.display())
+            })?))
+        }
         None => None,
     };
     let (pipeline, generator) = load_engine(model, args.config.as_deref())?;
@@ -119,12 +126,13 @@ fn run_model(items: &[Item], requests: &[ChatRequest], model: &Path, args: &Args
             eprint!("\r{}/{} {}   ", n + 1, items.len(), item.id);
         }
         let start = Instant::now();
-        let result = pipeline
-            .chat(request, &generator)
-            .with_context(|| format!("item `{}` ({}:{})", item.id, args.data.display(), item.line))?;
+        let result = pipeline.chat(request, &generator).with_context(|| {
+            format!("item `{}` ({}:{})", item.id, args.data.display(), item.line)
+        })?;
         let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
         if let Some(out) = out.as_mut() {
-            let mut line = json!({"id": item.id, "prediction": result.response, "latency_ms": latency_ms});
+            let mut line =
+                json!({"id": item.id, "prediction": result.response, "latency_ms": latency_ms});
             if let Some(category) = &item.category {
                 line["category"] = json!(category);
             }
@@ -133,7 +141,9 @@ fn run_model(items: &[Item], requests: &[ChatRequest], model: &Path, args: &Args
             }
             writeln!(out, "{line}")
                 .and_then(|()| out.flush())
-                .with_context(|| format!("cannot write {}", args.out.as_ref().unwrap().display()))?;
+                .with_context(|| {
+                    format!("cannot write {}", args.out.as_ref().unwrap().display())
+                })?;
         }
         records.push(Record::new(item, result.response, Some(latency_ms)));
     }
@@ -147,11 +157,14 @@ fn run_model(items: &[Item], requests: &[ChatRequest], model: &Path, args: &Args
 /// up as `chatplug chat` does.
 fn load_engine(model: &Path, config: Option<&Path>) -> Result<(ChatPipeline, ModelGenerator)> {
     let dir = check_model_dir(model)?;
-    let tokenizer = Arc::new(
-        load_tokenizer(&dir)?
-            .with_context(|| format!("eval needs a tokenizer (spiece.model or tokenizer.json) in {}", dir.display()))?,
-    );
-    let pipeline = load_pipeline(config)?.with_tokenizer(Arc::new(NoEosTokenizer(tokenizer.clone())));
+    let tokenizer = Arc::new(load_tokenizer(&dir)?.with_context(|| {
+        format!(
+            "eval needs a tokenizer (spiece.model or tokenizer.json) in {}",
+            dir.display()
+        )
+    })?);
+    let pipeline =
+        load_pipeline(config)?.with_tokenizer(Arc::new(NoEosTokenizer(tokenizer.clone())));
     let generator = ModelGenerator {
         model: load_model(&dir)?,
         tokenizer,

@@ -14,13 +14,22 @@ const MODEL: &str = "fixtures/golden/models/relu_tied";
 
 /// The summary: the last line of standard output, after checking the command succeeded.
 fn summary(out: &std::process::Output) -> Value {
-    assert!(out.status.success(), "chatplug failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "chatplug failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout.clone()).unwrap();
-    serde_json::from_str(stdout.lines().last().expect("a summary line")).expect("the last line is JSON")
+    serde_json::from_str(stdout.lines().last().expect("a summary line"))
+        .expect("the last line is JSON")
 }
 
 fn stderr(out: &std::process::Output) -> String {
-    assert!(!out.status.success(), "expected a failure; stdout: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "expected a failure; stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -46,7 +55,10 @@ fn assert_same_metrics(actual: &Value, expected: &Value, what: &str) {
             assert_eq!(a, e, "{what}.{key}");
         } else {
             let (x, y) = (a.as_f64().unwrap(), e.as_f64().unwrap());
-            assert!(x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()), "{what}.{key}: {x} != {y}");
+            assert!(
+                x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()),
+                "{what}.{key}: {x} != {y}"
+            );
         }
     }
 }
@@ -62,7 +74,11 @@ fn read_lines(path: &std::path::Path) -> Vec<Value> {
 #[test]
 fn predictions_are_scored_as_the_reference_implementations_score_them() {
     let out = chatplug(&["eval", "--predictions", PREDICTIONS, "--data", DATA], "");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1, "only the summary on stdout");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        1,
+        "only the summary on stdout"
+    );
     assert_same_metrics(&summary(&out), &expected_summary(), "summary");
 }
 
@@ -73,14 +89,38 @@ fn the_model_runs_every_item_through_the_pipeline() {
     let without = dir.path().join("without.jsonl");
     let run = |out: &std::path::Path, extra: &[&str]| {
         let out = out.to_str().unwrap();
-        let mut args = vec!["eval", "--model", MODEL, "--data", DATA, "--limit", "4", "--out", out, "--passages"];
+        let mut args = vec![
+            "eval",
+            "--model",
+            MODEL,
+            "--data",
+            DATA,
+            "--limit",
+            "4",
+            "--out",
+            out,
+            "--passages",
+        ];
         args.extend(extra);
         summary(&chatplug(&args, ""))
     };
     let report = run(&with, &[]);
     assert_eq!(report["items"], 4);
-    for key in ["bleu1", "bleu2", "bleu4", "rouge_l", "f1", "knowledge_f1", "answer_hit", "reply_len", "latency_ms_p50", "latency_ms_p90"] {
-        let v = report[key].as_f64().unwrap_or_else(|| panic!("{key} missing: {report}"));
+    for key in [
+        "bleu1",
+        "bleu2",
+        "bleu4",
+        "rouge_l",
+        "f1",
+        "knowledge_f1",
+        "answer_hit",
+        "reply_len",
+        "latency_ms_p50",
+        "latency_ms_p90",
+    ] {
+        let v = report[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing: {report}"));
         assert!(v >= 0.0, "{key}");
         if !key.starts_with("latency") && key != "reply_len" {
             assert!(v <= 1.0, "{key} is a fraction: {v}");
@@ -98,8 +138,20 @@ fn the_model_runs_every_item_through_the_pipeline() {
         assert_eq!(line["category"], "knowledge");
     }
     // The item's knowledge reaches the model's passages, and --no-knowledge drops it.
-    let passages = |line: &Value| line["passages"].as_array().expect("passages").iter().map(|p| p.as_str().unwrap().to_string()).collect::<Vec<_>>().join("\n");
-    assert!(passages(&lines[0]).contains("特产是桂花糕和竹编篮"), "{}", passages(&lines[0]));
+    let passages = |line: &Value| {
+        line["passages"]
+            .as_array()
+            .expect("passages")
+            .iter()
+            .map(|p| p.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        passages(&lines[0]).contains("特产是桂花糕和竹编篮"),
+        "{}",
+        passages(&lines[0])
+    );
     let ablated = run(&without, &["--no-knowledge"]);
     assert_eq!(ablated["items"], 4);
     // Knowledge-F1 is still measured against the items' knowledge.
@@ -107,12 +159,26 @@ fn the_model_runs_every_item_through_the_pipeline() {
     let ablated_lines = read_lines(&without);
     for (a, b) in lines.iter().zip(&ablated_lines) {
         assert_eq!(a["id"], b["id"]);
-        assert_ne!(passages(a), passages(b), "--no-knowledge changes the passages of {}", a["id"]);
+        assert_ne!(
+            passages(a),
+            passages(b),
+            "--no-knowledge changes the passages of {}",
+            a["id"]
+        );
     }
     assert!(!passages(&ablated_lines[0]).contains("桂花糕"));
 
     // The --out file is a predictions file: scoring it again gives the same summary.
-    let rescored = summary(&chatplug(&["eval", "--predictions", with.to_str().unwrap(), "--data", &limited_data(dir.path(), 4)], ""));
+    let rescored = summary(&chatplug(
+        &[
+            "eval",
+            "--predictions",
+            with.to_str().unwrap(),
+            "--data",
+            &limited_data(dir.path(), 4),
+        ],
+        "",
+    ));
     assert_same_metrics(&rescored, &report, "rescored");
 }
 
@@ -129,16 +195,31 @@ fn limited_data(dir: &std::path::Path, n: usize) -> String {
 fn items_without_an_id_are_named_by_their_line() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data.jsonl");
-    std::fs::write(&data, "{\"query\": \"你好\", \"response\": \"你好呀\"}\n\n{\"query\": \"在吗\", \"id\": 7}\n").unwrap();
+    std::fs::write(
+        &data,
+        "{\"query\": \"你好\", \"response\": \"你好呀\"}\n\n{\"query\": \"在吗\", \"id\": 7}\n",
+    )
+    .unwrap();
     let out = dir.path().join("out.jsonl");
     let report = summary(&chatplug(
-        &["eval", "--model", MODEL, "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[
+            "eval",
+            "--model",
+            MODEL,
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
         "",
     ));
     assert_eq!(report["items"], 2);
     assert!(report["by_category"].as_object().unwrap().is_empty());
     // No answers, no knowledge: those metrics are absent, not 0.
-    assert!(report.get("answer_hit").is_none() && report.get("knowledge_f1").is_none(), "{report}");
+    assert!(
+        report.get("answer_hit").is_none() && report.get("knowledge_f1").is_none(),
+        "{report}"
+    );
     let lines = read_lines(&out);
     assert_eq!(lines[0]["id"], "1");
     assert_eq!(lines[1]["id"], "7");
@@ -193,5 +274,17 @@ fn bad_data_and_predictions_are_errors_naming_file_line_and_field() {
     }
     // A model run and --predictions exclude each other; one of them is needed.
     assert!(stderr(&chatplug(&["eval", "--data", &good], "")).contains("--model"));
-    assert!(stderr(&chatplug(&["eval", "--data", &good, "--predictions", &good, "--limit", "1"], "")).contains("--limit"));
+    assert!(stderr(&chatplug(
+        &[
+            "eval",
+            "--data",
+            &good,
+            "--predictions",
+            &good,
+            "--limit",
+            "1"
+        ],
+        ""
+    ))
+    .contains("--limit"));
 }

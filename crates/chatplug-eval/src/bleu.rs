@@ -57,7 +57,10 @@ impl CorpusBleu {
     /// BLEU-`order` of the corpus so far (uniform weights over orders `1..=order`).
     /// Panics when `order` is 0 or above [`MAX_ORDER`] (a programming error).
     pub fn score(&self, order: usize) -> f64 {
-        assert!((1..=MAX_ORDER).contains(&order), "BLEU order {order} out of 1..={MAX_ORDER}");
+        assert!(
+            (1..=MAX_ORDER).contains(&order),
+            "BLEU order {order} out of 1..={MAX_ORDER}"
+        );
         if self.matches[0] == 0 {
             return 0.0;
         }

@@ -35,7 +35,8 @@ pub struct Item {
 
 /// Reads a data file; errors name the file and line.
 pub fn read_items(path: &Path) -> Result<Vec<Item>> {
-    let text = std::fs::read_to_string(path).map_err(|e| EvalError::file(path, format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| EvalError::file(path, format!("cannot read: {e}")))?;
     parse_items(path, &text)
 }
 
@@ -44,7 +45,8 @@ pub fn parse_items(path: &Path, text: &str) -> Result<Vec<Item>> {
     let mut items = Vec::new();
     let mut first_line_of: HashMap<String, usize> = HashMap::new();
     for (line, object) in parse_objects(path, text)? {
-        let item = parse_item(line, object).map_err(|message| EvalError::line(path, line, message))?;
+        let item =
+            parse_item(line, object).map_err(|message| EvalError::line(path, line, message))?;
         if let Some(first) = first_line_of.insert(item.id.clone(), line) {
             return Err(EvalError::line(
                 path,
@@ -65,7 +67,11 @@ fn parse_item(line: usize, mut request: Map<String, Value>) -> std::result::Resu
     let category = match request.remove("category") {
         None => None,
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
-        Some(other) => return Err(format!("`category` must be a non-empty string, not {other}")),
+        Some(other) => {
+            return Err(format!(
+                "`category` must be a non-empty string, not {other}"
+            ))
+        }
     };
     let response = match request.remove("response") {
         None => None,
@@ -80,7 +86,9 @@ fn parse_item(line: usize, mut request: Map<String, Value>) -> std::result::Resu
         Some(value) => strings(&value, "answers")?,
     };
     if let Some(i) = answers.iter().position(|a| eval_chars(a).is_empty()) {
-        return Err(format!("`answers[{i}]` has no characters besides whitespace (it would match every prediction)"));
+        return Err(format!(
+            "`answers[{i}]` has no characters besides whitespace (it would match every prediction)"
+        ));
     }
     let knowledge = match request.get("knowledge") {
         None => Vec::new(),
@@ -139,13 +147,34 @@ mod tests {
     #[test]
     fn bad_fields_name_the_line_and_field() {
         for (text, needle) in [
-            ("{\"query\":\"a\"}\n{\"query\":\"b\",\"id\":1}\n", "data.jsonl:2: duplicate id `1` (first on line 1)"),
-            ("{\"query\":\"a\",\"id\":1.5}\n", "data.jsonl:1: `id` must be a string or an integer"),
-            ("{\"query\":\"a\",\"response\":\" \\t\"}\n", "data.jsonl:1: `response` has no characters"),
-            ("{\"query\":\"a\",\"answers\":\"x\"}\n", "data.jsonl:1: `answers` must be a list of strings"),
-            ("{\"query\":\"a\",\"answers\":[\"x\",\" \"]}\n", "data.jsonl:1: `answers[1]` has no characters"),
-            ("{\"query\":\"a\",\"knowledge\":[1]}\n", "data.jsonl:1: `knowledge[0]` must be a string"),
-            ("{\"query\":\"a\",\"category\":\"\"}\n", "data.jsonl:1: `category` must be a non-empty string"),
+            (
+                "{\"query\":\"a\"}\n{\"query\":\"b\",\"id\":1}\n",
+                "data.jsonl:2: duplicate id `1` (first on line 1)",
+            ),
+            (
+                "{\"query\":\"a\",\"id\":1.5}\n",
+                "data.jsonl:1: `id` must be a string or an integer",
+            ),
+            (
+                "{\"query\":\"a\",\"response\":\" \\t\"}\n",
+                "data.jsonl:1: `response` has no characters",
+            ),
+            (
+                "{\"query\":\"a\",\"answers\":\"x\"}\n",
+                "data.jsonl:1: `answers` must be a list of strings",
+            ),
+            (
+                "{\"query\":\"a\",\"answers\":[\"x\",\" \"]}\n",
+                "data.jsonl:1: `answers[1]` has no characters",
+            ),
+            (
+                "{\"query\":\"a\",\"knowledge\":[1]}\n",
+                "data.jsonl:1: `knowledge[0]` must be a string",
+            ),
+            (
+                "{\"query\":\"a\",\"category\":\"\"}\n",
+                "data.jsonl:1: `category` must be a non-empty string",
+            ),
         ] {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.starts_with(needle), "{err}");

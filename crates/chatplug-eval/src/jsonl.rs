@@ -9,7 +9,8 @@ use crate::error::{EvalError, Result};
 
 /// The objects of a JSONL file with their 1-based line numbers.
 pub fn read_objects(path: &Path) -> Result<Vec<(usize, Map<String, Value>)>> {
-    let text = std::fs::read_to_string(path).map_err(|e| EvalError::file(path, format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| EvalError::file(path, format!("cannot read: {e}")))?;
     parse_objects(path, &text)
 }
 
@@ -24,11 +25,20 @@ pub fn parse_objects(path: &Path, text: &str) -> Result<Vec<(usize, Map<String, 
         match serde_json::from_str::<Value>(line) {
             Ok(Value::Object(map)) => objects.push((number, map)),
             Ok(_) => return Err(EvalError::line(path, number, "expected a JSON object")),
-            Err(e) => return Err(EvalError::line(path, number, format!("not valid JSON: {e}"))),
+            Err(e) => {
+                return Err(EvalError::line(
+                    path,
+                    number,
+                    format!("not valid JSON: {e}"),
+                ))
+            }
         }
     }
     if objects.is_empty() {
-        return Err(EvalError::file(path, "no lines; expected one JSON object per line"));
+        return Err(EvalError::file(
+            path,
+            "no lines; expected one JSON object per line",
+        ));
     }
     Ok(objects)
 }
@@ -51,7 +61,10 @@ mod tests {
     #[test]
     fn blank_lines_keep_the_numbering() {
         let objects = parse_objects(Path::new("d.jsonl"), "{\"a\":1}\n\n  \n{\"b\":2}\n").unwrap();
-        assert_eq!(objects.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![1, 4]);
+        assert_eq!(
+            objects.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            vec![1, 4]
+        );
     }
 
     #[test]
@@ -59,7 +72,10 @@ mod tests {
         let err = parse_objects(Path::new("d.jsonl"), "{\"a\":1}\n[1]\n").unwrap_err();
         assert_eq!(err.to_string(), "d.jsonl:2: expected a JSON object");
         let err = parse_objects(Path::new("d.jsonl"), "{\"a\":\n").unwrap_err();
-        assert!(err.to_string().starts_with("d.jsonl:1: not valid JSON"), "{err}");
+        assert!(
+            err.to_string().starts_with("d.jsonl:1: not valid JSON"),
+            "{err}"
+        );
         let err = parse_objects(Path::new("d.jsonl"), "\n").unwrap_err();
         assert!(err.to_string().starts_with("d.jsonl: no lines"), "{err}");
     }

@@ -31,7 +31,10 @@ mod tests {
     #[test]
     fn interpolates_linearly_between_neighbours() {
         // index 0.9 * 4 = 3.6 → 40 + 0.6 * 10.
-        assert_eq!(percentile(&[50.0, 10.0, 40.0, 20.0, 30.0], 90.0), Some(46.0));
+        assert_eq!(
+            percentile(&[50.0, 10.0, 40.0, 20.0, 30.0], 90.0),
+            Some(46.0)
+        );
         assert_eq!(percentile(&[10.0, 20.0], 50.0), Some(15.0));
         assert_eq!(percentile(&[7.0], 90.0), Some(7.0));
         assert_eq!(percentile(&[], 50.0), None);

@@ -24,7 +24,8 @@ pub struct Prediction {
 
 /// Reads a predictions file; errors name the file and line.
 pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>> {
-    let text = std::fs::read_to_string(path).map_err(|e| EvalError::file(path, format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| EvalError::file(path, format!("cannot read: {e}")))?;
     parse_predictions(path, &text)
 }
 
@@ -32,13 +33,21 @@ pub fn read_predictions(path: &Path) -> Result<Vec<Prediction>> {
 pub fn parse_predictions(path: &Path, text: &str) -> Result<Vec<Prediction>> {
     parse_objects(path, text)?
         .into_iter()
-        .map(|(line, object)| parse_prediction(line, object).map_err(|m| EvalError::line(path, line, m)))
+        .map(|(line, object)| {
+            parse_prediction(line, object).map_err(|m| EvalError::line(path, line, m))
+        })
         .collect()
 }
 
-fn parse_prediction(line: usize, object: Map<String, Value>) -> std::result::Result<Prediction, String> {
+fn parse_prediction(
+    line: usize,
+    object: Map<String, Value>,
+) -> std::result::Result<Prediction, String> {
     if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(format!("unknown field `{unknown}`, expected one of {}", FIELDS.join(", ")));
+        return Err(format!(
+            "unknown field `{unknown}`, expected one of {}",
+            FIELDS.join(", ")
+        ));
     }
     let id = id_text(object.get("id").ok_or("missing field `id`")?)?;
     let prediction = match object.get("prediction") {
@@ -78,11 +87,18 @@ pub fn match_predictions<'a>(
         }
     }
     let item_ids: HashMap<&str, ()> = items.iter().map(|i| (i.id.as_str(), ())).collect();
-    if let Some(stray) = predictions.iter().find(|p| !item_ids.contains_key(p.id.as_str())) {
+    if let Some(stray) = predictions
+        .iter()
+        .find(|p| !item_ids.contains_key(p.id.as_str()))
+    {
         return Err(EvalError::line(
             predictions_path,
             stray.line,
-            format!("id `{}` is not an item of {}", stray.id, data_path.display()),
+            format!(
+                "id `{}` is not an item of {}",
+                stray.id,
+                data_path.display()
+            ),
         ));
     }
     items
@@ -91,7 +107,12 @@ pub fn match_predictions<'a>(
             by_id.get(item.id.as_str()).copied().ok_or_else(|| {
                 EvalError::file(
                     predictions_path,
-                    format!("no prediction for id `{}` ({}:{})", item.id, data_path.display(), item.line),
+                    format!(
+                        "no prediction for id `{}` ({}:{})",
+                        item.id,
+                        data_path.display(),
+                        item.line
+                    ),
                 )
             })
         })
@@ -105,7 +126,11 @@ mod tests {
 
     #[test]
     fn matches_by_id_whatever_the_order() {
-        let items = parse_items(Path::new("d"), "{\"query\":\"a\"}\n{\"id\":\"x\",\"query\":\"b\"}\n").unwrap();
+        let items = parse_items(
+            Path::new("d"),
+            "{\"query\":\"a\"}\n{\"id\":\"x\",\"query\":\"b\"}\n",
+        )
+        .unwrap();
         let preds = parse_predictions(
             Path::new("p"),
             "{\"id\":\"x\",\"prediction\":\"B\"}\n{\"id\":1,\"prediction\":\"A\",\"latency_ms\":3}\n",
@@ -122,10 +147,15 @@ mod tests {
         let items = parse_items(Path::new("d"), "{\"query\":\"a\"}\n{\"query\":\"b\"}\n").unwrap();
         let check = |text: &str, needle: &str| {
             let preds = parse_predictions(Path::new("p"), text).unwrap();
-            let err = match_predictions(&items, Path::new("d"), &preds, Path::new("p")).unwrap_err().to_string();
+            let err = match_predictions(&items, Path::new("d"), &preds, Path::new("p"))
+                .unwrap_err()
+                .to_string();
             assert_eq!(err, needle);
         };
-        check("{\"id\":1,\"prediction\":\"A\"}\n", "p: no prediction for id `2` (d:2)");
+        check(
+            "{\"id\":1,\"prediction\":\"A\"}\n",
+            "p: no prediction for id `2` (d:2)",
+        );
         check(
             "{\"id\":1,\"prediction\":\"A\"}\n{\"id\":\"1\",\"prediction\":\"A\"}\n",
             "p:2: duplicate id `1` (first on line 1)",
@@ -141,11 +171,22 @@ mod tests {
         for (text, needle) in [
             ("{\"prediction\":\"A\"}", "p:1: missing field `id`"),
             ("{\"id\":1}", "p:1: missing field `prediction`"),
-            ("{\"id\":1,\"prediction\":2}", "p:1: `prediction` must be a string"),
-            ("{\"id\":1,\"prediction\":\"A\",\"latency_ms\":-1}", "p:1: `latency_ms` must be a number ≥ 0"),
-            ("{\"id\":1,\"prediction\":\"A\",\"score\":1}", "p:1: unknown field `score`"),
+            (
+                "{\"id\":1,\"prediction\":2}",
+                "p:1: `prediction` must be a string",
+            ),
+            (
+                "{\"id\":1,\"prediction\":\"A\",\"latency_ms\":-1}",
+                "p:1: `latency_ms` must be a number ≥ 0",
+            ),
+            (
+                "{\"id\":1,\"prediction\":\"A\",\"score\":1}",
+                "p:1: unknown field `score`",
+            ),
         ] {
-            let err = parse_predictions(Path::new("p"), text).unwrap_err().to_string();
+            let err = parse_predictions(Path::new("p"), text)
+                .unwrap_err()
+                .to_string();
             assert!(err.starts_with(needle), "{err}");
         }
     }

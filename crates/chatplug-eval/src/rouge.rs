@@ -40,7 +40,10 @@ mod tests {
 
     #[test]
     fn lcs_skips_gaps() {
-        assert_eq!(lcs_len(&chars("我爱北京天安门"), &chars("我在北京看天安门")), 6);
+        assert_eq!(
+            lcs_len(&chars("我爱北京天安门"), &chars("我在北京看天安门")),
+            6
+        );
         assert_eq!(lcs_len(&chars(""), &chars("abc")), 0);
     }
 

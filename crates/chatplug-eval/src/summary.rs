@@ -191,7 +191,10 @@ mod tests {
         let summary = summarize([record("你好")].iter());
         // Serialized straight from the struct, so the keys keep the summary's order.
         let json = serde_json::to_string(&summary).unwrap();
-        assert_eq!(json, r#"{"items":1,"distinct1":1.0,"distinct2":1.0,"reply_len":2.0}"#);
+        assert_eq!(
+            json,
+            r#"{"items":1,"distinct1":1.0,"distinct2":1.0,"reply_len":2.0}"#
+        );
     }
 
     #[test]

@@ -32,16 +32,37 @@ const ROWS: [(&str, Cell); 13] = [
 
 pub fn render_table(report: &Report) -> String {
     let mut columns: Vec<(&str, &Summary)> = vec![("all", &report.overall)];
-    columns.extend(report.by_category.iter().map(|(name, s)| (name.as_str(), s)));
-    let label_width = ROWS.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0);
+    columns.extend(
+        report
+            .by_category
+            .iter()
+            .map(|(name, s)| (name.as_str(), s)),
+    );
+    let label_width = ROWS
+        .iter()
+        .map(|(label, _)| label.chars().count())
+        .max()
+        .unwrap_or(0);
     let cells: Vec<Vec<String>> = ROWS
         .iter()
-        .map(|(_, cell)| columns.iter().map(|(_, s)| cell(s).unwrap_or_else(|| "-".into())).collect())
+        .map(|(_, cell)| {
+            columns
+                .iter()
+                .map(|(_, s)| cell(s).unwrap_or_else(|| "-".into()))
+                .collect()
+        })
         .collect();
     let widths: Vec<usize> = columns
         .iter()
         .enumerate()
-        .map(|(c, (name, _))| cells.iter().map(|row| row[c].chars().count()).chain([name.chars().count()]).max().unwrap_or(0))
+        .map(|(c, (name, _))| {
+            cells
+                .iter()
+                .map(|row| row[c].chars().count())
+                .chain([name.chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = format!("{:label_width$}", "");
     for ((name, _), width) in columns.iter().zip(&widths) {
@@ -73,11 +94,17 @@ mod tests {
             knowledge: Vec::new(),
             latency_ms: Some(12.0),
         };
-        let table = render_table(&report(&[record("persona", "你好"), record("chitchat", "嗯")]));
+        let table = render_table(&report(&[
+            record("persona", "你好"),
+            record("chitchat", "嗯"),
+        ]));
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 14);
         assert!(lines[0].ends_with("all  chitchat  persona"), "{table}");
-        assert!(lines[5].starts_with("ROUGE-L %") && lines[5].ends_with("50.0       0.0    100.0"), "{table}");
+        assert!(
+            lines[5].starts_with("ROUGE-L %") && lines[5].ends_with("50.0       0.0    100.0"),
+            "{table}"
+        );
         assert!(lines[9].trim_end().ends_with("-"), "{table}");
     }
 }

@@ -21,7 +21,10 @@ mod tests {
     #[test]
     fn removes_every_kind_of_whitespace_and_keeps_punctuation() {
         let text = " 你好\t，\n世界\u{3000}！\u{a0}a b\u{1f}c\r\n";
-        assert_eq!(eval_chars(text).into_iter().collect::<String>(), "你好，世界！abc");
+        assert_eq!(
+            eval_chars(text).into_iter().collect::<String>(),
+            "你好，世界！abc"
+        );
     }
 
     #[test]

@@ -83,18 +83,36 @@ fn summary_and_categories_match_the_reference() {
     assert_metrics(&actual, &expected["summary"], "summary");
     // The edge corpora the cases were written for are there.
     let categories = expected["summary"]["by_category"].as_object().unwrap();
-    for name in ["knowledge", "persona", "memory", "chitchat", "empathy", "edge", "no4gram", "nounigram", "short"] {
+    for name in [
+        "knowledge",
+        "persona",
+        "memory",
+        "chitchat",
+        "empathy",
+        "edge",
+        "no4gram",
+        "nounigram",
+        "short",
+    ] {
         assert!(categories.contains_key(name), "{name}");
     }
     let no4gram = categories["no4gram"]["bleu4"].as_f64().unwrap();
-    assert!(no4gram > 0.0 && no4gram < 1e-70, "NLTK's no-4-gram BLEU-4 is tiny, not 0: {no4gram}");
+    assert!(
+        no4gram > 0.0 && no4gram < 1e-70,
+        "NLTK's no-4-gram BLEU-4 is tiny, not 0: {no4gram}"
+    );
     assert_eq!(categories["nounigram"]["bleu4"].as_f64(), Some(0.0));
 }
 
 #[test]
 fn percentiles_match_numpy() {
     for case in expected()["percentiles"].as_array().unwrap() {
-        let values: Vec<f64> = case["values"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        let values: Vec<f64> = case["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
         for (q, key) in [(50.0, "p50"), (90.0, "p90")] {
             let want = case[key].as_f64().unwrap();
             let got = percentile(&values, q).unwrap();
