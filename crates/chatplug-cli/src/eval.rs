@@ -47,9 +47,9 @@ pub struct Args {
     /// Add the model's passages to each line of --out.
     #[arg(long, requires = "out")]
     passages: bool,
-    /// Evaluate only the first N items.
-    #[arg(long)]
-    limit: Option<usize>,
+    /// Evaluate only the first N items (N ≥ 1).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    limit: Option<u64>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -61,7 +61,9 @@ pub fn run(args: Args) -> Result<()> {
     let records = match (&args.predictions, &args.model) {
         (Some(predictions), _) => score_predictions(&items, &args.data, predictions)?,
         (None, Some(model)) => {
-            let n = args.limit.unwrap_or(items.len()).min(items.len());
+            let n = args
+                .limit
+                .map_or(items.len(), |l| l.min(items.len() as u64) as usize);
             run_model(&items[..n], &requests[..n], model, &args)?
         }
         (None, None) => unreachable!("clap requires --model or --predictions"),

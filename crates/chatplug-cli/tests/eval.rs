@@ -272,6 +272,11 @@ fn bad_data_and_predictions_are_errors_naming_file_line_and_field() {
         let err = stderr(&chatplug(&argv, ""));
         assert!(err.contains(&needle), "{argv:?}: {err}");
     }
+    assert!(stderr(&chatplug(
+        &["eval", "--data", &good, "--model", MODEL, "--limit", "0"],
+        ""
+    ))
+    .contains("--limit"));
     // A model run and --predictions exclude each other; one of them is needed.
     assert!(stderr(&chatplug(&["eval", "--data", &good], "")).contains("--model"));
     assert!(stderr(&chatplug(
