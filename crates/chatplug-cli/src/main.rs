@@ -4,6 +4,7 @@
 mod bench;
 mod chat;
 mod engine;
+mod eval;
 mod generate;
 mod io;
 mod kb;
@@ -48,6 +49,9 @@ enum Command {
     Serve(serve::Args),
     /// Train a FiD-T5 model: fine-tune a model directory or train a fresh one (curricula too).
     Train(train::Args),
+    /// Score replies with the paper's metrics: run a model over an evaluation set, or
+    /// score predictions made elsewhere.
+    Eval(eval::Args),
 }
 
 /// Log events (search failures, served requests...) go to stderr, filtered by
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
         Command::Kb(args) => kb::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
