@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use crate::data::BatchSize;
 use crate::error::{Result, TrainError};
 use crate::optim::AdamWConfig;
-use crate::schedule::ScheduleKind;
 use crate::trainer::StageSettings;
 
 /// Every option of `chatplug train`; `None` = not given here.

@@ -54,7 +54,7 @@ impl<'p> FidT5Train<'p> {
         let shared = self.p("shared.weight");
 
         // Encoder over every passage of every example at once.
-        let (rows, len) = (batch.batch * batch.passages, batch.passage_len);
+        let len = batch.passage_len;
         let enc_bias = self
             .position_bias("encoder.block.0.layer.0.SelfAttention", len, len, true)?
             .broadcast_add(&batch.encoder_mask)?; // (rows, heads, len, len)

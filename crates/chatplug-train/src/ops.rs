@@ -64,8 +64,10 @@ impl<R: Rng> Dropout<'_, R> {
             return Ok(x.clone());
         }
         let scale = (1.0 / (1.0 - self.p)) as f32;
+        // Dropped when a uniform 32-bit draw falls below p·2³².
+        let threshold = (self.p * 4_294_967_296.0) as u64;
         let mask: Vec<f32> = (0..x.elem_count())
-            .map(|_| if self.rng.random::<f64>() < self.p { 0.0 } else { scale })
+            .map(|_| if (self.rng.next_u32() as u64) < threshold { 0.0 } else { scale })
             .collect();
         let mask = Tensor::from_vec(mask, x.dims(), &Device::Cpu)?
             .to_device(x.device())?

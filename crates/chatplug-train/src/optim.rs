@@ -66,17 +66,14 @@ impl AdamW {
         let step_size = lr / bias_correction1;
         let bias_correction2_sqrt = bias_correction2.sqrt();
         for (i, (var, grad)) in vars.iter().zip(grads).enumerate() {
+            let decay = if self.decay[i] { c.weight_decay } else { 0.0 };
             let m = &mut self.moments[i];
-            let mut param = var.as_tensor().clone();
-            if self.decay[i] && c.weight_decay != 0.0 {
-                param = (param * (1.0 - lr * c.weight_decay))?;
+            let update = Update { lr, decay, step_size, bias_correction2_sqrt, config: c };
+            if var.device().is_cpu() {
+                update.fused_cpu(var, grad, m)?;
+            } else {
+                update.with_tensor_ops(var, grad, m)?;
             }
-            // exp_avg.lerp_(grad, 1 - beta1): self + w·(end − self) for w < 0.5.
-            m.exp_avg = (&m.exp_avg + ((grad - &m.exp_avg)? * (1.0 - c.beta1))?)?;
-            m.exp_avg_sq = ((&m.exp_avg_sq * c.beta2)? + (grad.sqr()? * (1.0 - c.beta2))?)?;
-            let denom = ((m.exp_avg_sq.sqrt()? / bias_correction2_sqrt)? + c.eps)?;
-            param = (param - (m.exp_avg.div(&denom)? * step_size)?)?;
-            var.set(&param)?;
         }
         Ok(())
     }
@@ -112,6 +109,59 @@ impl AdamW {
         }
         let step = get("step", &[1])?.to_dtype(DType::F64)?.to_vec1::<f64>()?[0];
         self.step = step as u64;
+        Ok(())
+    }
+}
+
+/// One parameter's AdamW update, in torch's order of f32 operations.
+struct Update {
+    lr: f64,
+    decay: f64,
+    step_size: f64,
+    bias_correction2_sqrt: f64,
+    config: AdamWConfig,
+}
+
+impl Update {
+    /// One pass over the elements (CPU): the same f32 arithmetic as the tensor version.
+    fn fused_cpu(&self, var: &Var, grad: &Tensor, m: &mut Moments) -> Result<()> {
+        let shape = var.as_tensor().shape().clone();
+        let mut p = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+        let g = grad.flatten_all()?.to_vec1::<f32>()?;
+        let mut ea = m.exp_avg.flatten_all()?.to_vec1::<f32>()?;
+        let mut eas = m.exp_avg_sq.flatten_all()?.to_vec1::<f32>()?;
+        let keep = (1.0 - self.lr * self.decay) as f32;
+        let (w1, b2, w2) = ((1.0 - self.config.beta1) as f32, self.config.beta2 as f32, (1.0 - self.config.beta2) as f32);
+        let (bc2, eps, step_size) = (self.bias_correction2_sqrt as f32, self.config.eps as f32, self.step_size as f32);
+        for i in 0..p.len() {
+            if self.decay != 0.0 {
+                p[i] *= keep;
+            }
+            ea[i] += (g[i] - ea[i]) * w1;
+            eas[i] = eas[i] * b2 + g[i] * g[i] * w2;
+            let denom = eas[i].sqrt() / bc2 + eps;
+            p[i] -= (ea[i] / denom) * step_size;
+        }
+        let device = var.device();
+        var.set(&Tensor::from_vec(p, &shape, device)?)?;
+        m.exp_avg = Tensor::from_vec(ea, &shape, device)?;
+        m.exp_avg_sq = Tensor::from_vec(eas, &shape, device)?;
+        Ok(())
+    }
+
+    /// Tensor ops (any device).
+    fn with_tensor_ops(&self, var: &Var, grad: &Tensor, m: &mut Moments) -> Result<()> {
+        let c = self.config;
+        let mut param = var.as_tensor().clone();
+        if self.decay != 0.0 {
+            param = (param * (1.0 - self.lr * self.decay))?;
+        }
+        // exp_avg.lerp_(grad, 1 - beta1): self + w·(end − self) for w < 0.5.
+        m.exp_avg = (&m.exp_avg + ((grad - &m.exp_avg)? * (1.0 - c.beta1))?)?;
+        m.exp_avg_sq = ((&m.exp_avg_sq * c.beta2)? + (grad.sqr()? * (1.0 - c.beta2))?)?;
+        let denom = ((m.exp_avg_sq.sqrt()? / self.bias_correction2_sqrt)? + c.eps)?;
+        param = (param - (m.exp_avg.div(&denom)? * self.step_size)?)?;
+        var.set(&param)?;
         Ok(())
     }
 }
