@@ -100,6 +100,16 @@ pub struct Args {
     max_decoder_length: Option<usize>,
     #[arg(long)]
     max_passages: Option<usize>,
+    /// Dialogue pipeline config whose stages build passages of text formats.
+    #[arg(long)]
+    dialogue_config: Option<PathBuf>,
+    /// Template set for dialogue/instruction passages: inference or training.
+    #[arg(long)]
+    templates: Option<String>,
+    #[arg(long)]
+    noise_density: Option<f64>,
+    #[arg(long)]
+    mean_span_length: Option<f64>,
     /// Dtype of the saved final weights: f32 (default), f16, bf16.
     #[arg(long)]
     save_dtype: Option<String>,
@@ -141,6 +151,10 @@ impl Args {
             max_encoder_length: self.max_encoder_length,
             max_decoder_length: self.max_decoder_length,
             max_passages: self.max_passages,
+            dialogue_config: self.dialogue_config.clone(),
+            templates: self.templates.clone(),
+            noise_density: self.noise_density,
+            mean_span_length: self.mean_span_length,
             save_dtype: self.save_dtype.clone(),
             stage: Vec::new(),
         }
@@ -242,6 +256,7 @@ fn build_job(options: &TrainOptions) -> Result<Job> {
         bail!("a fresh model needs --tokenizer DIR (its files are copied into the output model)");
     }
 
+    let mut loader = DataLoader::new(options, config.vocab_size, tokenizer.as_ref());
     let mut stages = Vec::new();
     for stage in options.stages()? {
         let name = stage.name.clone().unwrap_or_else(|| format!("stage{}", stages.len() + 1));
@@ -250,20 +265,21 @@ fn build_job(options: &TrainOptions) -> Result<Job> {
         }
         let mut sources = Vec::new();
         for source in &stage.data {
-            let examples = load_source(source, options, &config, tokenizer.as_ref())
-                .with_context(|| format!("stage `{name}`"))?;
+            let examples = loader.load(source).with_context(|| format!("stage `{name}`"))?;
             sources.push((examples, source.weight));
         }
-        let largest = sources.iter().map(|(e, _)| e.clone()).max_by_key(Vec::len).unwrap_or_default();
-        let settings = options.stage_settings(&stage, config.dropout_rate, |size| {
-            chatplug_train::data::plan_epoch(&largest, size, false, 0, 0).len()
-        })?;
+        let settings = {
+            let largest = sources.iter().map(|(e, _)| e).max_by_key(|e| e.len()).expect("a stage has data");
+            options.stage_settings(&stage, config.dropout_rate, |size| {
+                chatplug_train::data::plan_epoch(largest, size, false, 0, 0).len()
+            })?
+        };
         stages.push(Stage { name, sources, settings });
     }
     let valid = match &options.valid {
         Some(file) => {
             let source = DataSource { file: file.clone(), format: options.valid_format.clone().or(options.format.clone()), objective: options.objective.clone(), weight: 1.0 };
-            Some(load_source(&source, options, &config, tokenizer.as_ref()).context("validation data")?)
+            Some(loader.load(&source).context("validation data")?)
         }
         None => None,
     };
@@ -297,16 +313,78 @@ fn build_job(options: &TrainOptions) -> Result<Job> {
     })
 }
 
-/// The examples of one data file, in its format.
-fn load_source(
-    source: &DataSource,
-    _options: &TrainOptions,
-    config: &T5Config,
-    _tokenizer: Option<&chatplug_tokenizer::Tokenizer>,
-) -> Result<Vec<Example>> {
-    match source.format.as_deref().unwrap_or("tokenized") {
-        "tokenized" => Ok(chatplug_train::examples::read_tokenized(&source.file, config.vocab_size)?),
-        other => bail!("{}: format `{other}` is not one of tokenized, dialogue, xdpx, instruction, documents", source.file.display()),
+/// Turns data files into examples: tokenized files directly, text formats through
+/// `chatplug-data` (the dialogue pipeline's passage stages and the model's tokenizer).
+struct DataLoader<'a> {
+    options: &'a TrainOptions,
+    vocab_size: usize,
+    tokenizer: Option<&'a chatplug_tokenizer::Tokenizer>,
+    pipeline: Option<chatplug_dialogue::ChatPipeline>,
+}
+
+impl<'a> DataLoader<'a> {
+    fn new(options: &'a TrainOptions, vocab_size: usize, tokenizer: Option<&'a chatplug_tokenizer::Tokenizer>) -> Self {
+        DataLoader { options, vocab_size, tokenizer, pipeline: None }
+    }
+
+    fn data_options(&self, objective: Option<&str>) -> Result<chatplug_data::DataOptions> {
+        let o = self.options;
+        let defaults = chatplug_data::DataOptions::default();
+        let templates = match o.templates.as_deref() {
+            None => None,
+            Some("inference") => Some(chatplug_dialogue::TemplatePreset::Inference),
+            Some("training") => Some(chatplug_dialogue::TemplatePreset::Training),
+            Some(other) => bail!("option `templates`: `{other}` is not one of inference, training"),
+        };
+        Ok(chatplug_data::DataOptions {
+            max_encoder_length: o.max_encoder_length.unwrap_or(defaults.max_encoder_length),
+            max_decoder_length: o.max_decoder_length.unwrap_or(defaults.max_decoder_length),
+            max_passages: o.max_passages.unwrap_or(defaults.max_passages),
+            templates,
+            objective: objective.map(|s| s.parse().map_err(|e: String| anyhow::anyhow!("option `objective`: {e}"))).transpose()?,
+            noise_density: o.noise_density.unwrap_or(defaults.noise_density),
+            mean_span_length: o.mean_span_length.unwrap_or(defaults.mean_span_length),
+            seed: o.seed.unwrap_or(42),
+        })
+    }
+
+    /// The examples of one data file, in its format.
+    fn load(&mut self, source: &DataSource) -> Result<Vec<Example>> {
+        let format: chatplug_data::InputFormat = source
+            .format
+            .as_deref()
+            .unwrap_or("tokenized")
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("{}: {e}", source.file.display()))?;
+        if format == chatplug_data::InputFormat::Tokenized {
+            if source.objective.is_some() {
+                bail!("{}: an objective does not apply to tokenized files", source.file.display());
+            }
+            return Ok(chatplug_train::examples::read_tokenized(&source.file, self.vocab_size)?);
+        }
+        let tokenizer = self
+            .tokenizer
+            .with_context(|| format!("{}: {format} files are tokenized on the fly and need a tokenizer (--tokenizer DIR or a model directory with one)", source.file.display()))?;
+        if self.pipeline.is_none() {
+            self.pipeline = Some(crate::prompt::load_pipeline(self.options.dialogue_config.as_deref())?);
+        }
+        let data_options = self.data_options(source.objective.as_deref())?;
+        let (examples, stats) =
+            chatplug_data::prepare_file(&source.file, format, &data_options, self.pipeline.as_ref().unwrap(), tokenizer)?;
+        eprintln!(
+            "{}: {} examples ({format}{})",
+            source.file.display(),
+            examples.len(),
+            source.objective.as_deref().map(|o| format!(", {o}")).unwrap_or_default()
+        );
+        let _ = stats;
+        let examples: Vec<Example> =
+            examples.into_iter().map(|e| Example { input_ids: e.input_ids, labels: e.labels }).collect();
+        for (i, e) in examples.iter().enumerate() {
+            chatplug_train::examples::validate(e, self.vocab_size)
+                .map_err(|m| anyhow::anyhow!("{}: example {}: {m}", source.file.display(), i + 1))?;
+        }
+        Ok(examples)
     }
 }
 

@@ -47,6 +47,14 @@ pub struct TrainOptions {
     pub max_encoder_length: Option<usize>,
     pub max_decoder_length: Option<usize>,
     pub max_passages: Option<usize>,
+    /// Dialogue pipeline configuration whose stages build the passages of text formats
+    /// (default: the built-in defaults, which `config/chatplug.toml` documents).
+    pub dialogue_config: Option<PathBuf>,
+    /// Template set for dialogue/instruction passages: `inference` or `training`.
+    pub templates: Option<String>,
+    /// Span corruption: share of tokens masked (0.15) and mean span length (3).
+    pub noise_density: Option<f64>,
+    pub mean_span_length: Option<f64>,
     /// `f32`, `f16` or `bf16`: the saved final weights.
     pub save_dtype: Option<String>,
     /// Curriculum stages, run in order; each inherits every option above it doesn't set.
@@ -118,7 +126,14 @@ impl TrainOptions {
                 *p = base.join(&*p);
             }
         };
-        for p in [&mut options.model, &mut options.init_config, &mut options.tokenizer, &mut options.valid, &mut options.out]
+        for p in [
+            &mut options.model,
+            &mut options.init_config,
+            &mut options.tokenizer,
+            &mut options.valid,
+            &mut options.out,
+            &mut options.dialogue_config,
+        ]
             .into_iter()
             .flatten()
         {
@@ -143,7 +158,8 @@ impl TrainOptions {
         pick!(model, init_config, tokenizer, train, format, objective, valid, valid_format, out, steps, epochs,
             batch_size, max_tokens, grad_accum, lr, schedule, warmup_steps, div_factor, weight_decay, adam_beta1,
             adam_beta2, adam_eps, clip_norm, dropout, seed, shuffle, eval_every, save_every, keep_checkpoints,
-            threads, max_encoder_length, max_decoder_length, max_passages, save_dtype)
+            threads, max_encoder_length, max_decoder_length, max_passages, dialogue_config, templates, noise_density,
+            mean_span_length, save_dtype)
     }
 
     /// The stages to run: the `[[train.stage]]` tables, or one stage made of `train` files.
