@@ -8,7 +8,7 @@ use crate::config::ModelType;
 use crate::context::select_context;
 use crate::passages::{build_passages, map_whitespace, PassageInputs};
 use crate::pipeline::ChatPipeline;
-use crate::profiles::build_profiles;
+use crate::profiles::build_profiles_with_memory;
 use crate::text::join_non_empty;
 use std::ops::ControlFlow;
 
@@ -29,18 +29,20 @@ pub(super) fn select(p: &ChatPipeline, s: &mut TurnState<'_>) -> Flow {
 }
 
 /// Stage 11: the request's profiles (the role instruction joins the bot profile)
-/// plus the facts stated in earlier turns.
-pub(super) fn profiles(_: &ChatPipeline, s: &mut TurnState<'_>) -> Flow {
+/// plus the facts stated in earlier turns (for persona questions, also without
+/// request profiles unless `persona_question_memory` is off, as in the reference).
+pub(super) fn profiles(p: &ChatPipeline, s: &mut TurnState<'_>) -> Flow {
     let request = s.request;
     let bot_profile = join_non_empty([
         request.bot_profile.as_str(),
         request.role_instruction.as_deref().unwrap_or(""),
     ]);
-    s.profiles = Some(build_profiles(
+    s.profiles = Some(build_profiles_with_memory(
         &request.user_profile,
         &bot_profile,
         &s.history,
         s.persona_question,
+        p.config.persona_question_memory,
     ));
     ControlFlow::Continue(())
 }
