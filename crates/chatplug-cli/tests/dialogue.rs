@@ -2,11 +2,12 @@
 
 mod common;
 
-use common::{chatplug, root, stdout_json};
+use common::{chatplug, chatplug_with_env, root, stdout_json};
 use serde_json::{json, Value};
 
 /// The passage cases recorded from the reference pipeline that use the default templates
-/// and no retrieved knowledge go through the binary unchanged.
+/// and no retrieved knowledge go through the binary unchanged (with the reference's
+/// persona-question memory, `CHATPLUG_PERSONA_QUESTION_MEMORY=false`).
 #[test]
 fn prompt_prints_the_reference_passages() {
     let golden: Value =
@@ -18,7 +19,8 @@ fn prompt_prints_the_reference_passages() {
         if !plain {
             continue;
         }
-        let reply = stdout_json(&chatplug(&["prompt"], &case["request"].to_string()));
+        let reference = [("CHATPLUG_PERSONA_QUESTION_MEMORY", "false")];
+        let reply = stdout_json(&chatplug_with_env(&["prompt"], &case["request"].to_string(), &reference));
         assert_eq!(reply["passages"], case["expected_passages"], "case {}", case["name"]);
         assert_eq!(reply["generation"]["min_length"], case["min_length"], "case {}", case["name"]);
         checked += 1;
@@ -73,4 +75,19 @@ fn chat_holds_a_conversation() {
     // After #reset the remembered fact is gone.
     let last_profile = stdout.rfind("\"dynamic_user_profile\"").unwrap();
     assert!(!stdout[last_profile..].contains("篮球"), "{stdout}");
+}
+
+/// The default configuration remembers: a name the user gave three turns earlier
+/// reaches the passages of 你还记得我叫什么吗？ without a user profile.
+#[test]
+fn prompt_remembers_the_users_name_by_default() {
+    let request = json!({"query": "你还记得我叫什么吗？", "history": [
+        {"role": "user", "utterance": "我叫李雷"}, {"role": "bot", "utterance": "你好"},
+        {"role": "user", "utterance": "今天很热"}, {"role": "bot", "utterance": "多喝水"},
+        {"role": "user", "utterance": "好的"}, {"role": "bot", "utterance": "嗯嗯"}]});
+    let reply = stdout_json(&chatplug(&["prompt"], &request.to_string()));
+    assert!(reply["passages"][0].as_str().unwrap().ends_with("信息如下：你叫李雷"), "{reply}");
+    let reference = [("CHATPLUG_PERSONA_QUESTION_MEMORY", "false")];
+    let reply = stdout_json(&chatplug_with_env(&["prompt"], &request.to_string(), &reference));
+    assert!(!reply["passages"].to_string().contains("李雷"), "{reply}");
 }

@@ -206,6 +206,11 @@ pub struct Config {
     pub knowledge_chunk_overlap: usize,
     /// `min_length` for persona questions.
     pub persona_min_length: u64,
+    /// Persona questions ("你还记得我叫什么吗？") get the facts extracted from earlier
+    /// turns even when the request has no user / bot profile. `false`: the
+    /// reference's behaviour (those facts only join a non-empty request profile, so
+    /// the bot cannot recall a name the user gave).
+    pub persona_question_memory: bool,
     /// Minimum ROUGE-L precision for grounding evidence.
     pub grounding_threshold: f64,
     /// Drop the first token of every tokenized bad word / session utterance (the
@@ -273,6 +278,7 @@ impl Default for Config {
             whitespace_mapping: true,
             knowledge_chunk_overlap: 10,
             persona_min_length: 5,
+            persona_question_memory: true,
             grounding_threshold: 0.7,
             bad_words_skip_first_token: true,
             skills_direct_trigger: false,

@@ -6,7 +6,8 @@
 //! behind [`TextTokenizer`].
 //!
 //! Entry points: [`Config::load`] → [`ChatPipeline::new`] → [`ChatPipeline::prompt`]
-//! (no model) or [`ChatPipeline::chat`] / [`Session::chat`].
+//! (no model) or [`ChatPipeline::chat`] / [`Session::chat`];
+//! [`ChatPipeline::training_passages`] for training data (the passage stages only).
 
 pub mod chunking;
 pub mod config;
@@ -25,13 +26,17 @@ pub mod safety;
 pub mod search;
 pub mod session;
 pub mod skills;
+pub mod stages;
 pub mod templates;
 pub mod text;
 
 pub use config::{Config, GenerateConfig, ModelType};
 pub use error::{DialogueError, Result};
 pub use norepeat::{KeywordExtractor, NoKeywords, SimpleKeywords, TextTokenizer};
-pub use pipeline::{ChatPipeline, DebugInfo, Generated, Generator, Outcome, Prepared, Usage, STOPPED};
+pub use pipeline::{
+    ChatPipeline, DebugInfo, Generated, Generator, Outcome, Prepared, TrainingInputs, Usage,
+    STOPPED,
+};
 pub use request::{ChatRequest, ChatResult, Evidence, ResponseType, Role, Turn};
 pub use rewrite::UtteranceRewriter;
 pub use rules::RuleSet;

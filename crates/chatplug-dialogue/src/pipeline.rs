@@ -1,34 +1,33 @@
-//! `ChatPipeline`: the stages of reference §4 in order. [`ChatPipeline::prepare`]
-//! runs everything up to generation without a model (what `chatplug prompt`
-//! prints); [`ChatPipeline::chat`] also generates and post-processes.
+//! `ChatPipeline`: the stages of reference §4 (module [`crate::stages`]) in order.
+//! [`ChatPipeline::prepare`] runs everything up to generation without a model (what
+//! `chatplug prompt` prints); [`ChatPipeline::chat`] also generates and
+//! post-processes; [`ChatPipeline::training_passages`] runs only the stages that
+//! build passages, for training data.
 
-use crate::chunking::split_chunks;
-use crate::config::{Config, ModelType};
-use crate::context::{drop_farewells, select_context, ContextSelection};
+use crate::config::Config;
+use crate::context::ContextSelection;
 use crate::error::{DialogueError, Result};
 use crate::grounding::find_evidence;
-use crate::norepeat::{
-    bad_words_ids, blank_persona_keywords, session_utterances, KeywordExtractor, SimpleKeywords,
-    TextTokenizer,
-};
-use crate::passages::{build_passages, map_whitespace, unmap_whitespace, PassageInputs};
+use crate::norepeat::{KeywordExtractor, SimpleKeywords, TextTokenizer};
+use crate::passages::unmap_whitespace;
 use crate::postprocess::{full_width_punctuation, postprocess, PostprocessNotes};
-use crate::profiles::{build_profiles, Profiles};
+use crate::profiles::Profiles;
 use crate::request::{ChatRequest, ChatResult, Evidence, ResponseType, Timings, Turn};
-use crate::rewrite::{rewrite_input, UtteranceRewriter};
+use crate::rewrite::UtteranceRewriter;
 use crate::rules::{RuleHit, RuleSet};
 use crate::safety::{Safety, SafetyHit};
 use crate::search::{
-    decide, FaqHit, FaqRetriever, KnowledgeProvider, ProviderKind, QueryClassifier, QueryLabel,
+    FaqHit, FaqRetriever, KnowledgeProvider, ProviderKind, QueryClassifier, QueryLabel,
     SearchResults,
 };
 use crate::skills::datetime::Clock;
-use crate::skills::{canonical_name, SkillReply, Skills};
+use crate::skills::{SkillReply, Skills};
+use crate::stages::{self, Answer, Stage, TurnState};
 use crate::templates::TemplateSet;
-use crate::text::{is_persona_question, join_non_empty, pick};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::path::Path;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -164,17 +163,30 @@ pub struct Prepared {
 
 /// The dialogue pipeline.
 pub struct ChatPipeline {
-    config: Config,
-    templates: TemplateSet,
-    rules: RuleSet,
-    safety: Safety,
-    skills: Skills,
-    tokenizer: Option<Arc<dyn TextTokenizer>>,
-    rewriter: Option<Arc<dyn UtteranceRewriter>>,
-    classifier: Option<Arc<dyn QueryClassifier>>,
-    providers: Vec<Arc<dyn KnowledgeProvider>>,
-    faq: Option<Arc<dyn FaqRetriever>>,
-    keywords: Arc<dyn KeywordExtractor>,
+    pub(crate) config: Config,
+    pub(crate) templates: TemplateSet,
+    pub(crate) rules: RuleSet,
+    pub(crate) safety: Safety,
+    pub(crate) skills: Skills,
+    pub(crate) tokenizer: Option<Arc<dyn TextTokenizer>>,
+    pub(crate) rewriter: Option<Arc<dyn UtteranceRewriter>>,
+    pub(crate) classifier: Option<Arc<dyn QueryClassifier>>,
+    pub(crate) providers: Vec<Arc<dyn KnowledgeProvider>>,
+    pub(crate) faq: Option<Arc<dyn FaqRetriever>>,
+    pub(crate) keywords: Arc<dyn KeywordExtractor>,
+}
+
+/// What the passage stages made of a training example: the chosen turns, profiles
+/// and chunks (for export to other formats) and the passages themselves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingInputs {
+    pub selection: ContextSelection,
+    pub profiles: Profiles,
+    pub knowledge: Vec<String>,
+    pub user_profile_chunks: Vec<String>,
+    pub bot_profile_chunks: Vec<String>,
+    /// Whitespace-mapped, as the generator receives them.
+    pub passages: Vec<String>,
 }
 
 struct Stopwatch {
@@ -192,10 +204,11 @@ impl Stopwatch {
             timings: Timings::new(),
         }
     }
+    /// Adds the time since the last lap to `stage`'s entry.
     fn lap(&mut self, stage: &str) {
         let now = Instant::now();
-        self.timings
-            .insert(stage.to_string(), (now - self.last).as_secs_f64() * 1000.0);
+        *self.timings.entry(stage.to_string()).or_insert(0.0) +=
+            (now - self.last).as_secs_f64() * 1000.0;
         self.last = now;
     }
     fn finish(mut self) -> Timings {
@@ -276,371 +289,118 @@ impl ChatPipeline {
         &self.templates
     }
 
-    /// Runs every stage up to generation.
+    /// Runs every stage up to generation ([`stages::INFERENCE`]).
     pub fn prepare(&self, request: &ChatRequest) -> Result<Prepared> {
-        let cfg = &self.config;
+        let mut state = TurnState::new(request);
         let mut sw = Stopwatch::new();
-        let mut debug = DebugInfo::default();
-        let dialog_state = request.dialog_state.clone();
-        let query = request.query.as_str();
-
-        // 1. farewells out of history.
-        let mut history = request.history.clone();
-        debug.farewells_dropped = drop_farewells(&mut history);
-
-        // 2. rewriting.
-        debug.history_for_rewrite = rewrite_input(query, &history);
-        let mut rewritten = query.to_string();
-        if let (Some(r), false) = (&self.rewriter, debug.history_for_rewrite.is_empty()) {
-            match r.rewrite(&debug.history_for_rewrite) {
-                Ok(q) if !q.trim().is_empty() => rewritten = q,
-                Ok(_) => debug
-                    .warnings
-                    .push("rewriter returned an empty query; kept the original".into()),
-                Err(e) => debug.warnings.push(format!("rewriter failed: {e}")),
-            }
-        }
-        debug.query_rewritten = rewritten.clone();
-        let rewritten = rewritten.as_str();
-        let persona = is_persona_question(rewritten) || is_persona_question(query);
-        debug.is_persona_question = persona;
-        sw.lap("rewrite");
-
-        let mut prepared = Prepared {
-            outcome: Outcome::Generate {
-                passages: Vec::new(),
-                options: Map::new(),
+        let answer = self.run_stages(stages::INFERENCE, &mut state, &mut sw);
+        state.debug.timings_ms = sw.finish();
+        Ok(match answer {
+            Some(a) => Prepared {
+                outcome: Outcome::Reply {
+                    response: a.response,
+                    response_type: a.response_type,
+                    evidence: a.evidence,
+                },
+                debug: state.debug,
+                dialog_state: state.dialog_state,
+                history: state.history,
+                evidence_items: Vec::new(),
             },
-            debug: DebugInfo::default(),
-            dialog_state,
-            history,
-            evidence_items: Vec::new(),
-        };
-        let reply = |mut p: Prepared,
-                     mut debug: DebugInfo,
-                     sw: Stopwatch,
-                     response: String,
-                     ty: ResponseType,
-                     ev: Option<Evidence>| {
-            debug.timings_ms = sw.finish();
-            p.debug = debug;
-            p.outcome = Outcome::Reply {
-                response,
-                response_type: ty,
-                evidence: ev,
-            };
-            Ok(p)
-        };
-
-        // 3. query safety.
-        if let Some(hit) = self.safety.check_query(rewritten) {
-            let response = hit.response.clone();
-            debug.safety = Some(hit);
-            sw.lap("safety");
-            return reply(prepared, debug, sw, response, ResponseType::Safety, None);
-        }
-        sw.lap("safety");
-
-        // 4. rule control.
-        let mut reform_search_query: Option<String> = None;
-        let mut rule_knowledge: Option<String> = None;
-        let mut invoke_skill: Option<String> = None;
-        let skill_hanging = prepared
-            .dialog_state
-            .get("ds_hang_skill")
-            .is_some_and(|v| !v.is_null());
-        if cfg.use_hit_rule && !skill_hanging {
-            if let Some(rule) = self.rules.first_hit(rewritten) {
-                debug.hit_rule = Some(rule.as_hit());
-                if !rule.response.is_empty() {
-                    let response = pick(&rule.response, query).unwrap_or_default().to_string();
-                    sw.lap("rule");
-                    return reply(prepared, debug, sw, response, ResponseType::Rule, None);
-                }
-                if rule.invoke_skill {
-                    invoke_skill = rule.reform_query.clone();
-                } else {
-                    reform_search_query = rule.reform_query.clone();
-                }
-                rule_knowledge = rule.append_knowledge.clone();
-            }
-        }
-        sw.lap("rule");
-
-        // 5. local FAQ.
-        if cfg.use_faq {
-            if let Some(faq) = &self.faq {
-                match faq.retrieve(query, cfg.local_retrieval_max_faq) {
-                    Ok(hits) => {
-                        if let Some(best) = hits
-                            .first()
-                            .filter(|h| h.score >= cfg.local_retrieval_faq_q_threshold)
-                        {
-                            debug.faq = Some(best.clone());
-                            if canonical_name(&best.answer).is_some() {
-                                invoke_skill = invoke_skill.or_else(|| Some(best.answer.clone()));
-                            } else {
-                                let ev = Evidence {
-                                    score: best.score,
-                                    ..Evidence::new(best.answer.clone(), "faq")
-                                };
-                                let response = best.answer.clone();
-                                sw.lap("faq");
-                                return reply(
-                                    prepared,
-                                    debug,
-                                    sw,
-                                    response,
-                                    ResponseType::Faq,
-                                    Some(ev),
-                                );
-                            }
-                        }
-                        debug.faq_knowledge = hits
-                            .into_iter()
-                            .filter(|h| {
-                                h.score >= cfg.local_retrieval_faq_q_threshold2
-                                    && canonical_name(&h.answer).is_none()
-                            })
-                            .take(cfg.local_retrieval_max_faq)
-                            .collect();
-                    }
-                    Err(e) => debug.warnings.push(format!("FAQ retrieval failed: {e}")),
+            None => {
+                let TurnState {
+                    mut debug,
+                    dialog_state,
+                    history,
+                    evidence_items,
+                    selection,
+                    profiles,
+                    knowledge,
+                    user_profile_chunks,
+                    bot_profile_chunks,
+                    passages,
+                    session,
+                    bad_words,
+                    options,
+                    ..
+                } = state;
+                debug.selection = selection;
+                debug.profiles = profiles;
+                debug.knowledge_chunks = knowledge;
+                debug.user_profile_chunks = user_profile_chunks;
+                debug.bot_profile_chunks = bot_profile_chunks;
+                debug.no_repeat_session = session;
+                debug.bad_words = bad_words;
+                debug.passages = passages.clone();
+                debug.generation = Some(options.clone());
+                Prepared {
+                    outcome: Outcome::Generate { passages, options },
+                    debug,
+                    dialog_state,
+                    history,
+                    evidence_items,
                 }
             }
-        }
-        sw.lap("faq");
+        })
+    }
 
-        // 6. skills.
-        debug.invoke_skill_name = invoke_skill.clone();
-        let skill_reply = match &invoke_skill {
-            Some(name) => {
-                let r = self.skills.invoke(name, rewritten);
-                if r.is_none() && canonical_name(name).is_none() {
-                    debug.warnings.push(format!("unknown skill `{name}`"));
-                }
-                r
-            }
-            None if cfg.skills_direct_trigger => self.skills.trigger(rewritten),
-            None => None,
-        };
-        if let Some(s) = skill_reply {
-            let response = s.response.clone();
-            debug.skill = Some(s);
-            sw.lap("skill");
-            return reply(prepared, debug, sw, response, ResponseType::Skill, None);
-        }
-        sw.lap("skill");
-
-        // 7. learn to search.
-        let decision = match decide(rewritten, self.classifier.as_deref()) {
-            Ok(d) => d,
-            Err(e) => {
-                debug.warnings.push(format!("query classifier failed: {e}"));
-                decide(rewritten, None).expect("rule-only decision cannot fail")
-            }
-        };
-        debug.need_search = decision.need_search;
-        debug.query_label = Some(decision.query_label);
-        sw.lap("search_decision");
-
-        // 8–9. knowledge providers.
-        let max_len = cfg.core_chat_max_knowledge_length;
-        let overlap = cfg.knowledge_chunk_overlap;
-        let mut retrieved_chunks: Vec<String> = Vec::new();
-        let mut evidence_items: Vec<Evidence> = Vec::new();
-        for k in &request.knowledge {
-            evidence_items.push(Evidence::new(k.clone(), "request"));
-        }
-        if let Some(k) = &rule_knowledge {
-            evidence_items.push(Evidence::new(k.clone(), "rule"));
-        }
-        for h in &debug.faq_knowledge {
-            evidence_items.push(Evidence::new(h.answer.clone(), "faq"));
-        }
-        let search_query = reform_search_query
-            .clone()
-            .unwrap_or_else(|| rewritten.to_string());
-        for p in &self.providers {
-            let kind = p.kind();
-            let q = match kind {
-                ProviderKind::Web if decision.need_search => search_query.clone(),
-                ProviderKind::Graph if !persona => rewritten.to_string(),
-                _ => continue,
-            };
-            if kind == ProviderKind::Web {
-                debug.search_query = Some(q.clone());
-            }
-            // A fanning-out provider reports each member: results or failure.
-            for (name, outcome) in p.search_parts(&q) {
-                let results = match outcome {
-                    Ok(r) => r,
-                    Err(e) => {
-                        debug
-                            .warnings
-                            .push(format!("provider `{name}` failed: {e}"));
-                        continue;
-                    }
-                };
-                debug.search_results.push(ProviderResults {
-                    provider: name.clone(),
-                    kind,
-                    query: q.clone(),
-                    results: results.clone(),
-                });
-                if kind == ProviderKind::Web && results.special_card {
-                    if let Some(first) = results.snippets.first() {
-                        let response = first.text.clone();
-                        let ev = Some(Evidence {
-                            score: 1.0,
-                            ..Evidence::from_snippet(first, &name)
-                        });
-                        sw.lap("search");
-                        return reply(prepared, debug, sw, response, ResponseType::Skill, ev);
-                    }
-                }
-                match kind {
-                    ProviderKind::Web => {
-                        for s in &results.snippets {
-                            retrieved_chunks.extend(split_chunks(&s.text, max_len, overlap));
-                        }
-                    }
-                    ProviderKind::Graph => {
-                        let joined = results
-                            .snippets
-                            .iter()
-                            .map(|s| s.text.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ");
-                        retrieved_chunks
-                            .extend(split_chunks(&joined, max_len, overlap).into_iter().take(5));
-                    }
-                }
-                for s in &results.snippets {
-                    evidence_items.push(Evidence::from_snippet(s, &name));
-                }
+    /// Runs `list` in order until a stage answers; each stage's time is added to its
+    /// timing key.
+    fn run_stages(
+        &self,
+        list: &[Stage],
+        state: &mut TurnState<'_>,
+        sw: &mut Stopwatch,
+    ) -> Option<Answer> {
+        for stage in list {
+            let flow = (stage.run)(self, state);
+            sw.lap(stage.timing);
+            if let ControlFlow::Break(answer) = flow {
+                return Some(answer);
             }
         }
-        sw.lap("search");
+        None
+    }
 
-        // 10. context.
-        let selection = select_context(
-            &prepared.history,
-            query,
-            rewritten,
-            persona,
-            decision.allows_context(),
-            cfg.core_chat_max_context_turns,
-            cfg.core_chat_max_history_turns,
-        );
-
-        // 11. profiles.
-        let bot_profile = join_non_empty([
-            request.bot_profile.as_str(),
-            request.role_instruction.as_deref().unwrap_or(""),
-        ]);
-        let profiles = build_profiles(
-            &request.user_profile,
-            &bot_profile,
-            &prepared.history,
-            persona,
-        );
-
-        // Knowledge: explicit items (chunked), rule knowledge, FAQ answers, retrieved.
-        let mut knowledge: Vec<String> = request
-            .knowledge
-            .iter()
-            .flat_map(|k| split_chunks(k, max_len, overlap))
-            .collect();
-        knowledge.extend(rule_knowledge.iter().cloned());
-        knowledge.extend(debug.faq_knowledge.iter().map(|h| h.answer.clone()));
-        knowledge.extend(retrieved_chunks);
-        let user_chunks = split_chunks(&profiles.user_profile, max_len, overlap);
-        let bot_chunks = split_chunks(&profiles.bot_profile, max_len, overlap);
-
-        let mut passages = build_passages(
-            &self.templates,
-            &PassageInputs {
-                selection: Some(&selection),
-                knowledge: &knowledge,
-                user_profile: &user_chunks,
-                bot_profile: &bot_chunks,
-            },
-        );
-        if cfg.model_type == ModelType::Plug {
-            // PLUG's vocabulary spells the separator `[SEP]`.
-            passages = passages
-                .iter()
-                .map(|p| p.replace("</s>", "[SEP]"))
-                .collect();
+    /// The passage-building stages ([`stages::PASSAGES`]) for a training example:
+    /// the same functions as [`ChatPipeline::prepare`] runs, without safety, rules,
+    /// FAQ, skills, search providers, the no-repeat session and generation options.
+    /// `templates` replaces the configured template set when given.
+    pub fn training_inputs(
+        &self,
+        request: &ChatRequest,
+        templates: Option<&TemplateSet>,
+    ) -> Result<TrainingInputs> {
+        let mut state = TurnState::new(request);
+        state.templates = templates.cloned();
+        let mut sw = Stopwatch::new();
+        if let Some(answer) = self.run_stages(stages::PASSAGES, &mut state, &mut sw) {
+            // No passage stage answers; a new one that does is a bug in the list.
+            return Err(DialogueError::Hook {
+                stage: "training passages".into(),
+                message: format!("a passage stage answered the turn: {:?}", answer.response),
+            });
         }
-        if cfg.whitespace_mapping {
-            passages = passages
-                .iter()
-                .map(|p| map_whitespace(p, cfg.model_type))
-                .collect();
-        }
-        sw.lap("passages");
+        Ok(TrainingInputs {
+            selection: state.selection.unwrap_or_else(|| ContextSelection {
+                utterance: request.query.clone(),
+                context: Vec::new(),
+                history: Vec::new(),
+                use_context: false,
+            }),
+            profiles: state.profiles.unwrap_or_default(),
+            knowledge: state.knowledge,
+            user_profile_chunks: state.user_profile_chunks,
+            bot_profile_chunks: state.bot_profile_chunks,
+            passages: state.passages,
+        })
+    }
 
-        // 12. no-repeat session and bad words.
-        let history_texts: Vec<String> = prepared
-            .history
-            .iter()
-            .map(|t| t.utterance.clone())
-            .collect();
-        let session = session_utterances(
-            &history_texts,
-            query,
-            persona,
-            cfg.core_chat_max_no_repeat_session,
-        );
-        let profile_text = [
-            profiles.user_profile.as_str(),
-            profiles.bot_profile.as_str(),
-            profiles.dynamic_user_profile.as_str(),
-            profiles.dynamic_bot_profile.as_str(),
-        ]
-        .join(";");
-        let session = blank_persona_keywords(&session, &profile_text, self.keywords.as_ref());
-        let bad_words = cfg.bad_words();
-
-        // 13. generation options.
-        let mut options = match serde_json::to_value(&cfg.core_chat_generate_config) {
-            Ok(Value::Object(m)) => m,
-            _ => Map::new(),
-        };
-        if persona {
-            options.insert("min_length".into(), json!(cfg.persona_min_length));
-        }
-        if let Some(tok) = &self.tokenizer {
-            let ids = bad_words_ids(
-                &bad_words,
-                &session,
-                tok.as_ref(),
-                cfg.core_chat_max_no_repeat_session_ngrams,
-                cfg.bad_words_skip_first_token && cfg.model_type == ModelType::T5,
-            );
-            debug.bad_words_ids_count = Some(ids.len());
-            if !ids.is_empty() {
-                options.insert("bad_words_ids".into(), json!(ids));
-            }
-        }
-        sw.lap("no_repeat");
-
-        debug.selection = Some(selection);
-        debug.profiles = Some(profiles);
-        debug.knowledge_chunks = knowledge;
-        debug.user_profile_chunks = user_chunks;
-        debug.bot_profile_chunks = bot_chunks;
-        debug.no_repeat_session = session;
-        debug.bad_words = bad_words;
-        debug.passages = passages.clone();
-        debug.generation = Some(options.clone());
-        debug.timings_ms = sw.finish();
-        prepared.debug = debug;
-        prepared.evidence_items = evidence_items;
-        prepared.outcome = Outcome::Generate { passages, options };
-        Ok(prepared)
+    /// The FiD passages a model trained on `request` should read: exactly those
+    /// [`ChatPipeline::prepare`] gives the same request when no rule, FAQ, skill or
+    /// search provider adds anything.
+    pub fn training_passages(&self, request: &ChatRequest) -> Result<Vec<String>> {
+        Ok(self.training_inputs(request, None)?.passages)
     }
 
     /// One full turn: prepare, generate, find grounding evidence, post-process.

@@ -43,25 +43,45 @@ pub struct Profiles {
     pub dynamic_bot_profile: String,
 }
 
-/// Builds the profiles for one turn. For a persona question each profile is the
-/// request profile plus the dynamic one, and only when the request profile is
-/// non-empty; otherwise the user profile is the request's alone and the bot profile
-/// is the request's plus the dynamic one. Empty parts add nothing (the reference
-/// would leave a bare `;`).
+/// Builds the profiles for one turn as the reference does. For a persona question
+/// each profile is the request profile plus the dynamic one, and only when the
+/// request profile is non-empty; otherwise the user profile is the request's alone
+/// and the bot profile is the request's plus the dynamic one. Empty parts add
+/// nothing (the reference would leave a bare `;`).
 pub fn build_profiles(
     request_user_profile: &str,
     request_bot_profile: &str,
     history: &[Turn],
     persona_question: bool,
 ) -> Profiles {
+    build_profiles_with_memory(
+        request_user_profile,
+        request_bot_profile,
+        history,
+        persona_question,
+        false,
+    )
+}
+
+/// [`build_profiles`], except that with `persona_memory` a persona question gets the
+/// dynamic profiles even when the request has no profile of its own: "你还记得我叫
+/// 什么吗？" gets no context (it is a persona question), so the facts extracted from
+/// earlier turns are the only way the model can know the name the user gave.
+pub fn build_profiles_with_memory(
+    request_user_profile: &str,
+    request_bot_profile: &str,
+    history: &[Turn],
+    persona_question: bool,
+    persona_memory: bool,
+) -> Profiles {
     let (dyn_user, dyn_bot) = dynamic_profiles(history);
     let (user, bot) = if persona_question {
-        let user = if request_user_profile.is_empty() {
+        let user = if request_user_profile.is_empty() && !persona_memory {
             String::new()
         } else {
             join_non_empty([request_user_profile, dyn_user.as_str()]).replace('我', "你")
         };
-        let bot = if request_bot_profile.is_empty() {
+        let bot = if request_bot_profile.is_empty() && !persona_memory {
             String::new()
         } else {
             join_non_empty([request_bot_profile, dyn_bot.as_str()])

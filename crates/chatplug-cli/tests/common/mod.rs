@@ -13,8 +13,15 @@ pub fn root() -> PathBuf {
 
 /// Runs `chatplug ARGS` in the repository root with `stdin` as standard input.
 pub fn chatplug(args: &[&str], stdin: &str) -> Output {
+    chatplug_with_env(args, stdin, &[])
+}
+
+/// [`chatplug`] with extra environment variables (`CHATPLUG_*` option overrides).
+#[allow(dead_code)] // not every test binary uses it
+pub fn chatplug_with_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_chatplug"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(root())
         // Short replies keep the random models quick; also exercises environment overrides.
         .env("CHATPLUG_CORE_CHAT_GENERATE_CONFIG__MAX_LENGTH", "20")
