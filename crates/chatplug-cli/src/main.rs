@@ -12,6 +12,7 @@ mod serve;
 mod sources;
 mod text_stream;
 mod tokenize;
+mod tokenizer_cmd;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,8 @@ enum Command {
     Kb(kb::Args),
     /// Serve the chat APIs (native, OpenAI-compatible), sessions and the web page over HTTP.
     Serve(serve::Args),
+    /// Tokenizer tools: `train` a SentencePiece unigram tokenizer (T5/mT5 layout).
+    Tokenizer(tokenizer_cmd::Args),
 }
 
 /// Log events (search failures, served requests...) go to stderr, filtered by
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Kb(args) => kb::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Tokenizer(args) => tokenizer_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
