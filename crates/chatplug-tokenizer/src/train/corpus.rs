@@ -63,12 +63,12 @@ pub fn for_each_sentence(
         })?;
         let format = format.resolve(path);
         let mut reader = BufReader::new(file);
-        let mut line = String::new();
+        let mut bytes = Vec::new();
         let mut line_no = 0usize;
         loop {
-            line.clear();
+            bytes.clear();
             let n = reader
-                .read_line(&mut line)
+                .read_until(b'\n', &mut bytes)
                 .map_err(|source| TrainError::Read {
                     path: path.clone(),
                     source,
@@ -77,7 +77,12 @@ pub fn for_each_sentence(
                 break;
             }
             line_no += 1;
-            let text = line.strip_suffix('\n').unwrap_or(&line);
+            let line = std::str::from_utf8(&bytes).map_err(|e| TrainError::InputLine {
+                path: path.clone(),
+                line: line_no,
+                message: format!("not valid UTF-8 (byte {} of the line)", e.valid_up_to() + 1),
+            })?;
+            let text = line.strip_suffix('\n').unwrap_or(line);
             let text = text.strip_suffix('\r').unwrap_or(text);
             match format {
                 InputFormat::Jsonl => {
@@ -167,6 +172,17 @@ mod tests {
         let mut rest = got[2..].to_vec();
         rest.sort();
         assert_eq!(rest, ["嗨", "问"]);
+    }
+
+    #[test]
+    fn invalid_utf8_names_file_and_line() {
+        let dir = std::env::temp_dir().join(format!("chatplug-corpus-{}-utf8", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.txt");
+        std::fs::write(&path, b"ok\nab\xe4\xbd\n").unwrap();
+        let err = for_each_sentence(&[path], InputFormat::Auto, |_| {}).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(err.to_string().contains("bad.txt:2: not valid UTF-8 (byte 3"), "{err}");
     }
 
     #[test]
