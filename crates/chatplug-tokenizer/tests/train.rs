@@ -44,6 +44,21 @@ fn golden_tokenizer() -> Tokenizer {
     Tokenizer::from_dir(&golden_dir()).expect("the committed trained tokenizer loads")
 }
 
+/// A model trained now (as the committed one was), saved and loaded as the
+/// engine loads it: the layout tests check the code, not only the fixture.
+fn fresh_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = temp_dir("fresh-model");
+        train_files(&[train_txt()], &options(VOCAB)).unwrap().save(&dir).unwrap();
+        dir
+    })
+}
+
+fn fresh_tokenizer() -> Tokenizer {
+    Tokenizer::from_dir(fresh_dir()).expect("a freshly trained tokenizer loads")
+}
+
 #[test]
 fn ids_equal_sentencepiece_and_t5tokenizer_on_our_model() {
     let tok = golden_tokenizer();
@@ -103,7 +118,7 @@ fn jsonl_text_lines_train_the_same_model_as_plain_text() {
 
 #[test]
 fn t5_layout_of_specials_and_extra_ids() {
-    let tok = golden_tokenizer();
+    let tok = fresh_tokenizer();
     let n = VOCAB;
     assert_eq!(tok.len(), (n + 100) as usize);
     assert_eq!((tok.pad_id(), tok.eos_id(), tok.unk_id()), (0, 1, 2));
@@ -121,8 +136,8 @@ fn t5_layout_of_specials_and_extra_ids() {
     // hand-made fixture tokenizer's files came from save_pretrained itself).
     let read = |dir: &Path, f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
     let reference = fixtures().join("golden/tokenizer");
-    assert_eq!(read(&golden_dir(), "special_tokens_map.json"), read(&reference, "special_tokens_map.json"));
-    let mut ours: Value = serde_json::from_str(&read(&golden_dir(), "tokenizer_config.json")).unwrap();
+    assert_eq!(read(fresh_dir(), "special_tokens_map.json"), read(&reference, "special_tokens_map.json"));
+    let mut ours: Value = serde_json::from_str(&read(fresh_dir(), "tokenizer_config.json")).unwrap();
     let mut theirs: Value = serde_json::from_str(&read(&reference, "tokenizer_config.json")).unwrap();
     ours.as_object_mut().unwrap().remove("name_or_path");
     theirs.as_object_mut().unwrap().remove("name_or_path");
@@ -131,8 +146,13 @@ fn t5_layout_of_specials_and_extra_ids() {
 
 #[test]
 fn normalizer_flags_and_nfkc_are_honoured() {
-    let tok = golden_tokenizer();
-    // remove_extra_whitespaces + add_dummy_prefix: outer spaces dropped, runs collapsed.
+    let tok = fresh_tokenizer();
+    // add_dummy_prefix: text starts with `▁`, as after a space (T5's "▁我" pieces).
+    for text in ["我", "今天天气很好", "Python"] {
+        let first = tok.id_to_token(tok.encode(text)[0]).unwrap();
+        assert!(first.starts_with('\u{2581}'), "{text:?} starts with {first:?}");
+    }
+    // remove_extra_whitespaces: outer spaces dropped, runs collapsed.
     assert_eq!(tok.encode("  今天   天气  "), tok.encode("今天 天气"));
     // nmt_nfkc: full-width forms, ideographic space and tabs normalize like T5's.
     assert_eq!(tok.encode("ＡＢＣ１２３，"), tok.encode("ABC123,"));
@@ -144,7 +164,7 @@ fn normalizer_flags_and_nfkc_are_honoured() {
 
 #[test]
 fn whitespace_mapping_round_trips() {
-    let tok = golden_tokenizer();
+    let tok = fresh_tokenizer();
     // Texts of characters the model knows (no <unk>), already NFKC.
     for text in [
         "今天天气很好\n我们一起去公园",
@@ -161,7 +181,10 @@ fn whitespace_mapping_round_trips() {
 #[test]
 fn every_kept_character_is_a_piece_and_dropped_ones_are_unk() {
     let trained = train_files(&[train_txt()], &options(VOCAB)).unwrap();
-    let tok = golden_tokenizer();
+    // The freshly trained model, loaded as the engine loads it.
+    let dir = temp_dir("alphabet");
+    trained.save(&dir).unwrap();
+    let tok = Tokenizer::from_dir(&dir).unwrap();
     let kept = trained.kept_chars();
     assert_eq!(kept.len(), trained.report().kept_chars);
     assert!(kept.len() > 500, "{} kept characters", kept.len());
@@ -179,6 +202,7 @@ fn every_kept_character_is_a_piece_and_dropped_ones_are_unk() {
     let r = trained.report();
     assert!(r.coverage >= 0.9995 && r.coverage < 1.0, "{r:?}");
     assert_eq!(r.alphabet, kept.len() + dropped.len());
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -186,7 +210,7 @@ fn chinese_pieces_span_several_characters() {
     let trained = train_files(&[train_txt()], &options(VOCAB)).unwrap();
     let r = trained.report();
     assert!(r.multi_char_pieces > 400, "{r:?}");
-    let tok = golden_tokenizer();
+    let tok = fresh_tokenizer();
     // Frequent words of train.txt are single pieces, not one per character.
     let text = "我们来聊聊旅游吧，你们最近在用Python，特别兴奋。";
     let ids = tok.encode(text);
