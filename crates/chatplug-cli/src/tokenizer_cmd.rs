@@ -64,7 +64,10 @@ fn train(args: TrainArgs) -> Result<()> {
         normalization: Normalization::parse(&args.normalization).context("--normalization")?,
         input_format: InputFormat::parse(&args.format).context("--format")?,
     };
-    eprintln!("training a {}-piece unigram tokenizer on {} file(s)...", options.vocab_size, args.input.len());
+    // A note for people waiting at a terminal; scripts get stderr for errors only.
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!("training a {}-piece unigram tokenizer on {} file(s)...", options.vocab_size, args.input.len());
+    }
     let trained = train_files(&args.input, &options)?;
     trained.save(&args.out)?;
     // Load what was written, as the engine will.
