@@ -113,6 +113,12 @@ fn jsonl_text_lines_train_the_same_model_as_plain_text() {
     let from_jsonl = train_files(&[jsonl], &options(VOCAB)).unwrap();
     let committed = std::fs::read(golden_dir().join("spiece.model")).unwrap();
     assert!(from_jsonl.spiece_model() == committed.as_slice());
+    // `--format jsonl` reads JSONL whatever the file is called.
+    let renamed = dir.join("train_jsonl.txt");
+    std::fs::rename(dir.join("train.jsonl"), &renamed).unwrap();
+    let forced = TrainOptions { input_format: InputFormat::Jsonl, ..options(VOCAB) };
+    let from_forced = train_files(&[renamed], &forced).unwrap();
+    assert!(from_forced.spiece_model() == committed.as_slice());
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -261,7 +267,7 @@ fn clear_errors() {
 
     let empty = dir.join("empty.txt");
     std::fs::write(&empty, "\n   \n\t\n").unwrap();
-    let msg = err(train_files(&[empty.clone()], &options(VOCAB)));
+    let msg = err(train_files(std::slice::from_ref(&empty), &options(VOCAB)));
     assert!(msg.contains("no training text") && msg.contains(&empty.display().to_string()), "{msg}");
 
     let msg = err(train_files(&[train_txt()], &options(100)));
@@ -272,7 +278,7 @@ fn clear_errors() {
 
     let bad = dir.join("bad.jsonl");
     std::fs::write(&bad, "{\"text\": \"好\"}\nnot json\n").unwrap();
-    let msg = err(train_files(&[bad.clone()], &options(VOCAB)));
+    let msg = err(train_files(std::slice::from_ref(&bad), &options(VOCAB)));
     assert!(msg.contains(&format!("{}:2: not valid JSON", bad.display())), "{msg}");
 
     let msg = err(train_files(&[train_txt()], &TrainOptions { character_coverage: 1.5, ..options(VOCAB) }));
@@ -287,6 +293,5 @@ fn clear_errors() {
     let out = blocker.join("out");
     let msg = trained.save(&out).unwrap_err().to_string();
     assert!(msg.starts_with("cannot write") && msg.contains(&out.display().to_string()), "{msg}");
-    let _ = InputFormat::Auto;
     std::fs::remove_dir_all(&dir).ok();
 }
