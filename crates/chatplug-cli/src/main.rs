@@ -14,6 +14,7 @@ mod sources;
 mod text_stream;
 mod tokenize;
 mod train;
+mod tokenizer_cmd;
 
 use std::process::ExitCode;
 
@@ -52,6 +53,8 @@ enum Command {
     /// Score replies with the paper's metrics: run a model over an evaluation set, or
     /// score predictions made elsewhere.
     Eval(eval::Args),
+    /// Tokenizer tools: `train` a SentencePiece unigram tokenizer (T5/mT5 layout).
+    Tokenizer(tokenizer_cmd::Args),
 }
 
 /// Log events (search failures, served requests...) go to stderr, filtered by
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
+        Command::Tokenizer(args) => tokenizer_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 mod hf;
 mod proto;
 mod spm;
+pub mod train;
 
 use hf::{clean_up_tokenization, py_lstrip, py_rstrip, py_strip, HfConfig, SplitTrie};
 use proto::PieceType;

@@ -1,6 +1,7 @@
 //! Hand-written `prost` message definitions for the subset of
 //! `sentencepiece_model.proto` (proto2) that the tokenizer needs.
 //! Unknown fields (self-test data, most trainer options) are skipped by prost.
+//! The same messages are encoded by the trainer (`train/model_file.rs`).
 //! proto2 defaults are applied by the accessors below.
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -58,6 +59,12 @@ pub struct TrainerSpec {
     pub model_type: Option<i32>,
     #[prost(int32, optional, tag = "4")]
     pub vocab_size: Option<i32>,
+    /// Written by our trainer (`train/`); informational when loading.
+    #[prost(float, optional, tag = "10")]
+    pub character_coverage: Option<f32>,
+    /// Written by our trainer (`train/`); informational when loading.
+    #[prost(int32, optional, tag = "20")]
+    pub max_sentencepiece_length: Option<i32>,
     #[prost(bool, optional, tag = "24")]
     pub treat_whitespace_as_suffix: Option<bool>,
     #[prost(bool, optional, tag = "35")]
