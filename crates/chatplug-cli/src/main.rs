@@ -3,6 +3,7 @@
 
 mod bench;
 mod chat;
+mod data;
 mod engine;
 mod generate;
 mod io;
@@ -45,6 +46,8 @@ enum Command {
     Kb(kb::Args),
     /// Serve the chat APIs (native, OpenAI-compatible), sessions and the web page over HTTP.
     Serve(serve::Args),
+    /// Training data: tokenized examples in the unified format; export to the reference's format.
+    Data(data::Args),
 }
 
 /// Log events (search failures, served requests...) go to stderr, filtered by
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Kb(args) => kb::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Data(args) => data::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
