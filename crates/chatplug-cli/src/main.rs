@@ -3,6 +3,7 @@
 
 mod bench;
 mod chat;
+mod data;
 mod engine;
 mod eval;
 mod generate;
@@ -55,6 +56,8 @@ enum Command {
     Eval(eval::Args),
     /// Tokenizer tools: `train` a SentencePiece unigram tokenizer (T5/mT5 layout).
     Tokenizer(tokenizer_cmd::Args),
+    /// Training data: tokenized examples in the unified format; export to the reference's format.
+    Data(data::Args),
 }
 
 /// Log events (search failures, served requests...) go to stderr, filtered by
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Tokenizer(args) => tokenizer_cmd::run(args),
+        Command::Data(args) => data::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -26,11 +26,20 @@ pub struct Document {
 
 /// Reads every document of `text` (the contents of `path`).
 pub fn read(path: &Path, text: &str) -> Result<Vec<Document>> {
-    let jsonl = lines(text).next().is_some_and(|l| l.text.trim_start().starts_with('{'));
+    let jsonl = lines(text)
+        .next()
+        .is_some_and(|l| l.text.trim_start().starts_with('{'));
     lines(text)
         .map(|line| {
-            let text = if jsonl { json_text(path, &line)? } else { line.text.to_string() };
-            Ok(Document { line: line.number, text })
+            let text = if jsonl {
+                json_text(path, &line)?
+            } else {
+                line.text.to_string()
+            };
+            Ok(Document {
+                line: line.number,
+                text,
+            })
         })
         .collect()
 }
@@ -42,7 +51,10 @@ fn json_text(path: &Path, line: &Line<'_>) -> Result<String> {
         Some(v) => Err(DataError::line(
             path,
             line.number,
-            format!("field `text` must be a string, got {}", crate::jsonl::kind(v)),
+            format!(
+                "field `text` must be a string, got {}",
+                crate::jsonl::kind(v)
+            ),
         )),
         None => Err(DataError::line(path, line.number, "missing field `text`")),
     }
@@ -54,7 +66,9 @@ pub fn sentinel_ids(tokenizer: &Tokenizer, n: usize) -> Result<Vec<u32>> {
         .map(|k| {
             let token = format!("<extra_id_{k}>");
             tokenizer.token_to_id(&token).ok_or_else(|| {
-                DataError::Tokenizer(format!("no `{token}` token (span corruption needs T5 sentinels)"))
+                DataError::Tokenizer(format!(
+                    "no `{token}` token (span corruption needs T5 sentinels)"
+                ))
             })
         })
         .collect()

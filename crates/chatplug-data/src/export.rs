@@ -26,8 +26,18 @@ pub fn to_xdpx(inputs: &TrainingInputs, response: &str) -> XdpxRecord {
         passages.push(format!("history:{}", selection.history.join(SEP)));
     }
     passages.extend(inputs.knowledge.iter().map(|k| format!("knowledge:{k}")));
-    passages.extend(inputs.user_profile_chunks.iter().map(|p| format!("user_profile:{p}")));
-    passages.extend(inputs.bot_profile_chunks.iter().map(|p| format!("bot_profile:{p}")));
+    passages.extend(
+        inputs
+            .user_profile_chunks
+            .iter()
+            .map(|p| format!("user_profile:{p}")),
+    );
+    passages.extend(
+        inputs
+            .bot_profile_chunks
+            .iter()
+            .map(|p| format!("bot_profile:{p}")),
+    );
     XdpxRecord {
         context: turns.join(SEP),
         response: response.to_string(),

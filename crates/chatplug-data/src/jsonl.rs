@@ -39,7 +39,11 @@ pub fn object(path: &Path, line: &Line<'_>) -> Result<Map<String, Value>> {
     match serde_json::from_str::<Value>(line.text) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(DataError::line(path, line.number, "expected a JSON object")),
-        Err(e) => Err(DataError::line(path, line.number, format!("not valid JSON: {e}"))),
+        Err(e) => Err(DataError::line(
+            path,
+            line.number,
+            format!("not valid JSON: {e}"),
+        )),
     }
 }
 
@@ -54,7 +58,11 @@ pub fn string_field(
     match object.get(field) {
         Some(Value::String(s)) => Ok(s.clone()),
         None | Some(Value::Null) if !required => Ok(String::new()),
-        None => Err(DataError::line(path, line, format!("missing field `{field}`"))),
+        None => Err(DataError::line(
+            path,
+            line,
+            format!("missing field `{field}`"),
+        )),
         Some(v) => Err(DataError::line(
             path,
             line,

@@ -67,7 +67,12 @@ pub fn truncate_keeping_eos(ids: &mut Vec<u32>, max: usize, eos: u32) -> bool {
 }
 
 /// Applies the limits to an example, counting what they cut.
-fn limit(mut e: TokenizedExample, options: &DataOptions, eos: u32, stats: &mut StatsBuilder) -> TokenizedExample {
+fn limit(
+    mut e: TokenizedExample,
+    options: &DataOptions,
+    eos: u32,
+    stats: &mut StatsBuilder,
+) -> TokenizedExample {
     if e.input_ids.len() > options.max_passages {
         stats.stats.dropped_passages += e.input_ids.len() - options.max_passages;
         e.input_ids.truncate(options.max_passages);
@@ -132,7 +137,8 @@ pub fn prepare_file(
             }
         }
         InputFormat::Xdpx => {
-            let templates = TemplateSet::preset(options.templates.unwrap_or(TemplatePreset::Training));
+            let templates =
+                TemplateSet::preset(options.templates.unwrap_or(TemplatePreset::Training));
             for line in lines(&text) {
                 stats.stats.input_lines += 1;
                 let record = XdpxRecord::parse(path, &line)?;
@@ -149,21 +155,37 @@ pub fn prepare_file(
             let (density, mean) = (options.noise_density, options.mean_span_length);
             let span = objective == Some(Objective::SpanCorruption);
             let (piece_len, sentinels) = if span {
-                let len = documents::span_piece_length(options.max_encoder_length, options.max_decoder_length, density, mean);
+                let len = documents::span_piece_length(
+                    options.max_encoder_length,
+                    options.max_decoder_length,
+                    density,
+                    mean,
+                );
                 let (_, spans) = span_corruption::span_counts(len, density, mean);
                 (len, documents::sentinel_ids(tokenizer, spans.max(1))?)
             } else {
                 (0, Vec::new())
             };
             for doc in docs {
-                let mut ids = tokenizer.encode(&chatplug_dialogue::passages::map_whitespace(&doc.text, ModelType::T5));
+                let mut ids = tokenizer.encode(&chatplug_dialogue::passages::map_whitespace(
+                    &doc.text,
+                    ModelType::T5,
+                ));
                 if ids.last() == Some(&eos) {
                     ids.pop();
                 }
                 let pieces = if span {
-                    documents::span_corruption(&ids, piece_len, density, mean, &sentinels, eos, &mut rng)
+                    documents::span_corruption(
+                        &ids, piece_len, density, mean, &sentinels, eos, &mut rng,
+                    )
                 } else {
-                    documents::prefix_lm(&ids, options.max_encoder_length, options.max_decoder_length, eos, &mut rng)
+                    documents::prefix_lm(
+                        &ids,
+                        options.max_encoder_length,
+                        options.max_decoder_length,
+                        eos,
+                        &mut rng,
+                    )
                 };
                 // A document with no token at all counts as one skipped piece.
                 stats.stats.skipped_pieces += pieces.too_short + usize::from(ids.is_empty());

@@ -64,7 +64,11 @@ fn parse_named<T: Copy>(s: &str, table: &[(&str, T)], what: &str) -> Result<T, S
 }
 
 fn name_of<T: PartialEq>(v: &T, table: &[(&'static str, T)]) -> &'static str {
-    table.iter().find(|(_, x)| x == v).map(|(n, _)| *n).unwrap_or("?")
+    table
+        .iter()
+        .find(|(_, x)| x == v)
+        .map(|(n, _)| *n)
+        .unwrap_or("?")
 }
 
 impl FromStr for InputFormat {
@@ -163,16 +167,25 @@ impl DataOptions {
     /// Checks ranges and that the objective fits `format`; returns the objective.
     pub fn check(&self, format: InputFormat) -> Result<Option<Objective>> {
         if self.max_encoder_length < 2 {
-            return Err(DataError::option("max_encoder_length", "must be at least 2 (a token and EOS)"));
+            return Err(DataError::option(
+                "max_encoder_length",
+                "must be at least 2 (a token and EOS)",
+            ));
         }
         if self.max_decoder_length < 2 {
-            return Err(DataError::option("max_decoder_length", "must be at least 2 (a token and EOS)"));
+            return Err(DataError::option(
+                "max_decoder_length",
+                "must be at least 2 (a token and EOS)",
+            ));
         }
         if self.max_passages == 0 {
             return Err(DataError::option("max_passages", "must be at least 1"));
         }
         if !(self.noise_density > 0.0 && self.noise_density < 1.0) {
-            return Err(DataError::option("noise_density", "must be between 0 and 1 (exclusive)"));
+            return Err(DataError::option(
+                "noise_density",
+                "must be between 0 and 1 (exclusive)",
+            ));
         }
         if !(self.mean_span_length >= 1.0 && self.mean_span_length.is_finite()) {
             return Err(DataError::option("mean_span_length", "must be at least 1"));

@@ -31,7 +31,10 @@ pub fn write_all_atomic(files: &[(&Path, &str)]) -> Result<()> {
     let mut written: Vec<(PathBuf, &Path)> = Vec::new();
     let write_one = |path: &Path, contents: &str| -> Result<PathBuf> {
         let tmp = temp_path(path);
-        let err = |source| DataError::Write { path: path.to_path_buf(), source };
+        let err = |source| DataError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
         let mut f = std::fs::File::create(&tmp).map_err(err)?;
         let result = f.write_all(contents.as_bytes()).and_then(|_| f.sync_all());
         if let Err(e) = result {

@@ -22,7 +22,9 @@ impl Lengths {
         let mut sorted = values.to_vec();
         sorted.sort_unstable();
         // Nearest rank: the smallest value with at least p% of values at or below it.
-        let rank = |p: f64| sorted[((p / 100.0 * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
+        let rank = |p: f64| {
+            sorted[((p / 100.0 * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
+        };
         Lengths {
             count: sorted.len(),
             mean: sorted.iter().sum::<usize>() as f64 / sorted.len() as f64,
@@ -76,7 +78,8 @@ impl StatsBuilder {
     pub fn example(&mut self, example: &crate::TokenizedExample) {
         self.stats.examples += 1;
         self.passages_per_example.push(example.input_ids.len());
-        self.passage_tokens.extend(example.input_ids.iter().map(Vec::len));
+        self.passage_tokens
+            .extend(example.input_ids.iter().map(Vec::len));
         self.label_tokens.push(example.labels.len());
     }
 

@@ -30,7 +30,11 @@ pub fn validate(example: &TokenizedExample, vocab_size: usize) -> Result<(), Str
             }
             _ => {}
         }
-        if let Some((j, id)) = ids.iter().enumerate().find(|(_, &id)| id as usize >= vocab_size) {
+        if let Some((j, id)) = ids
+            .iter()
+            .enumerate()
+            .find(|(_, &id)| id as usize >= vocab_size)
+        {
             return Err(format!(
                 "`{name}[{j}]` = {id} is outside the vocabulary (size {vocab_size})"
             ));
@@ -41,7 +45,8 @@ pub fn validate(example: &TokenizedExample, vocab_size: usize) -> Result<(), Str
 
 /// Parses one line (unknown fields are errors).
 pub fn parse_line(path: &Path, number: usize, text: &str) -> Result<TokenizedExample> {
-    serde_json::from_str(text).map_err(|e| DataError::line(path, number, format!("bad tokenized example: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| DataError::line(path, number, format!("bad tokenized example: {e}")))
 }
 
 /// Reads a tokenized JSONL file, validating every line against `vocab_size` (the

@@ -124,13 +124,22 @@ pub fn build(record: &XdpxRecord, templates: &TemplateSet) -> (Vec<String>, Stri
                 history.split(SEP).map(str::to_string).collect()
             };
             let rendered = render_history(&turns);
-            fill(&templates.history, &[("context", &ctx), ("history", &rendered)])
+            fill(
+                &templates.history,
+                &[("context", &ctx), ("history", &rendered)],
+            )
         } else if piece.starts_with("user_profile") {
             let p = drop_chars(piece, "user_profile:".chars().count());
-            fill(&templates.user_profile, &[("context", &ctx), ("user_profile", p)])
+            fill(
+                &templates.user_profile,
+                &[("context", &ctx), ("user_profile", p)],
+            )
         } else if piece.starts_with("bot_profile") {
             let p = drop_chars(piece, "bot_profile:".chars().count());
-            fill(&templates.bot_profile, &[("context", &ctx), ("bot_profile", p)])
+            fill(
+                &templates.bot_profile,
+                &[("context", &ctx), ("bot_profile", p)],
+            )
         } else {
             let k = drop_chars(piece, "knowledge:".chars().count());
             fill(&templates.knowledge, &[("context", &ctx), ("knowledge", k)])
@@ -138,7 +147,10 @@ pub fn build(record: &XdpxRecord, templates: &TemplateSet) -> (Vec<String>, Stri
         out.push(format!("{text}{SEP}"));
     }
     if out.is_empty() {
-        out.push(format!("{}{SEP}", fill(&templates.context, &[("context", &ctx)])));
+        out.push(format!(
+            "{}{SEP}",
+            fill(&templates.context, &[("context", &ctx)])
+        ));
     }
     (out, format!("{response}{SEP}"))
 }

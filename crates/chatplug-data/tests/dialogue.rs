@@ -28,7 +28,9 @@ fn requests() -> Vec<Value> {
 /// as the engine does.
 fn inference_ids(request: &Value, max_len: usize) -> Vec<Vec<u32>> {
     let tok = tokenizer();
-    let prepared = pipeline().prepare(&ChatRequest::from_value(request.clone()).unwrap()).unwrap();
+    let prepared = pipeline()
+        .prepare(&ChatRequest::from_value(request.clone()).unwrap())
+        .unwrap();
     let Outcome::Generate { passages, .. } = prepared.outcome else {
         panic!("answered without the model")
     };
@@ -58,20 +60,34 @@ fn dialogue_passages_are_the_inference_passages() {
     assert_eq!(examples.len(), 4);
     assert_eq!(stats.examples, 4);
     for (i, (example, request)) in examples.iter().zip(requests()).enumerate() {
-        assert_eq!(example.input_ids, inference_ids(&request, 380), "example {i}");
+        assert_eq!(
+            example.input_ids,
+            inference_ids(&request, 380),
+            "example {i}"
+        );
         // The target is whitespace-mapped as the reference loader maps targets.
-        assert_eq!(example.labels, tok.encode(&format!("回复{i}：好的▁<extra_id_22>第二行")));
+        assert_eq!(
+            example.labels,
+            tok.encode(&format!("回复{i}：好的▁<extra_id_22>第二行"))
+        );
         assert_eq!(*example.labels.last().unwrap(), tok.eos_id());
     }
     // The long knowledge item is chunked into several passages, as at inference.
-    assert!(examples[2].input_ids.len() >= 5, "{}", examples[2].input_ids.len());
+    assert!(
+        examples[2].input_ids.len() >= 5,
+        "{}",
+        examples[2].input_ids.len()
+    );
 }
 
 #[test]
 fn training_templates_can_be_chosen() {
     let tok = tokenizer();
     let line = json!({"query": "你好", "response": "你好呀"}).to_string();
-    let options = DataOptions { templates: Some(TemplatePreset::Training), ..DataOptions::default() };
+    let options = DataOptions {
+        templates: Some(TemplatePreset::Training),
+        ..DataOptions::default()
+    };
     let (examples, _) = prepare(&[line], InputFormat::Dialogue, &options).unwrap();
     let expected = chatplug_dialogue::templates::fill(
         &TemplateSet::preset(TemplatePreset::Training).context,
@@ -84,18 +100,25 @@ fn training_templates_can_be_chosen() {
 fn instruction_examples_are_one_context_passage() {
     let tok = tokenizer();
     let lines = vec![
-        json!({"instruction": "把这句话翻译成英文", "input": "我喜欢猫", "output": "I like cats."}).to_string(),
+        json!({"instruction": "把这句话翻译成英文", "input": "我喜欢猫", "output": "I like cats."})
+            .to_string(),
         json!({"instruction": "写一首关于春天的诗", "output": "春风拂面"}).to_string(),
     ];
-    let (examples, stats) = prepare(&lines, InputFormat::Instruction, &DataOptions::default()).unwrap();
+    let (examples, stats) =
+        prepare(&lines, InputFormat::Instruction, &DataOptions::default()).unwrap();
     assert_eq!(stats.objective.as_deref(), Some("instruction"));
     let head = "假设我和你正在进行对话，请你给我得体、准确、友好的回复。以下是我们的对话内容。";
     assert_eq!(
         examples[0].input_ids,
-        vec![tok.encode(&format!("{head}我：把这句话翻译成英文▁<extra_id_22>▁<extra_id_22>我喜欢猫。"))]
+        vec![tok.encode(&format!(
+            "{head}我：把这句话翻译成英文▁<extra_id_22>▁<extra_id_22>我喜欢猫。"
+        ))]
     );
     assert_eq!(examples[0].labels, tok.encode("I like cats."));
-    assert_eq!(examples[1].input_ids, vec![tok.encode(&format!("{head}我：写一首关于春天的诗。"))]);
+    assert_eq!(
+        examples[1].input_ids,
+        vec![tok.encode(&format!("{head}我：写一首关于春天的诗。"))]
+    );
 }
 
 #[test]
@@ -116,17 +139,37 @@ fn bad_dialogue_lines_name_file_line_and_field() {
         assert!(message.contains(needle), "{bad}: {message}");
     }
     for (bad, needle) in [
-        (json!({"input": "x", "output": "y"}).to_string(), "missing field `instruction`"),
-        (json!({"instruction": "x", "output": ""}).to_string(), "`output` is empty"),
-        (json!({"instruction": "x", "input": 1, "output": "y"}).to_string(), "field `input` must be a string"),
+        (
+            json!({"input": "x", "output": "y"}).to_string(),
+            "missing field `instruction`",
+        ),
+        (
+            json!({"instruction": "x", "output": ""}).to_string(),
+            "`output` is empty",
+        ),
+        (
+            json!({"instruction": "x", "input": 1, "output": "y"}).to_string(),
+            "field `input` must be a string",
+        ),
     ] {
-        let message = prepare_error(&[bad.clone()], InputFormat::Instruction, &DataOptions::default());
-        assert!(message.contains("input.jsonl:1: ") && message.contains(needle), "{bad}: {message}");
+        let message = prepare_error(
+            std::slice::from_ref(&bad),
+            InputFormat::Instruction,
+            &DataOptions::default(),
+        );
+        assert!(
+            message.contains("input.jsonl:1: ") && message.contains(needle),
+            "{bad}: {message}"
+        );
     }
 }
 
 #[test]
 fn an_empty_file_is_an_error() {
-    let message = prepare_error(&["".into(), "  ".into()], InputFormat::Dialogue, &DataOptions::default());
+    let message = prepare_error(
+        &["".into(), "  ".into()],
+        InputFormat::Dialogue,
+        &DataOptions::default(),
+    );
     assert!(message.contains("no examples"), "{message}");
 }

@@ -17,12 +17,22 @@ fn documents() -> Vec<String> {
         "The river bends twice before it reaches the old stone bridge.",
     ];
     (0..12)
-        .map(|i| (0..=i).map(|j| sentences[j % sentences.len()]).collect::<Vec<_>>().join(""))
+        .map(|i| {
+            (0..=i)
+                .map(|j| sentences[j % sentences.len()])
+                .collect::<Vec<_>>()
+                .join("")
+        })
         .collect()
 }
 
 fn span_options(seed: u64) -> DataOptions {
-    DataOptions { objective: Some(Objective::SpanCorruption), seed, max_encoder_length: 64, ..DataOptions::default() }
+    DataOptions {
+        objective: Some(Objective::SpanCorruption),
+        seed,
+        max_encoder_length: 64,
+        ..DataOptions::default()
+    }
 }
 
 /// Puts the hidden spans back in place of their sentinels.
@@ -34,7 +44,10 @@ fn reconstruct(e: &TokenizedExample, sentinels: &[u32]) -> Vec<u32> {
             if sentinels.contains(&id) {
                 spans.push(Vec::new());
             } else {
-                spans.last_mut().expect("labels start with a sentinel").push(id);
+                spans
+                    .last_mut()
+                    .expect("labels start with a sentinel")
+                    .push(id);
             }
         }
         spans
@@ -58,11 +71,16 @@ fn reconstruct(e: &TokenizedExample, sentinels: &[u32]) -> Vec<u32> {
 #[test]
 fn span_corruption_is_reconstructable_in_sentinel_order() {
     let tok = tokenizer();
-    let sentinels: Vec<u32> = (0..22).map(|k| tok.token_to_id(&format!("<extra_id_{k}>")).unwrap()).collect();
+    let sentinels: Vec<u32> = (0..22)
+        .map(|k| tok.token_to_id(&format!("<extra_id_{k}>")).unwrap())
+        .collect();
     // T5 numbers sentinels down from the end of the vocabulary.
     assert_eq!(sentinels[0] as usize, tok.len() - 1);
     assert_eq!(sentinels[1] as usize, tok.len() - 2);
-    let lines: Vec<String> = documents().iter().map(|d| json!({"text": d}).to_string()).collect();
+    let lines: Vec<String> = documents()
+        .iter()
+        .map(|d| json!({"text": d}).to_string())
+        .collect();
     let (examples, stats) = prepare(&lines, InputFormat::Documents, &span_options(1)).unwrap();
     // The pieces, put back together, are the documents' tokens.
     let mut rebuilt: Vec<u32> = Vec::new();
@@ -127,9 +145,15 @@ fn corrupt_builds_t5_inputs_and_targets() {
 #[test]
 fn the_same_seed_gives_the_same_examples() {
     let lines: Vec<String> = documents();
-    let a = prepare(&lines, InputFormat::Documents, &span_options(7)).unwrap().0;
-    let b = prepare(&lines, InputFormat::Documents, &span_options(7)).unwrap().0;
-    let c = prepare(&lines, InputFormat::Documents, &span_options(8)).unwrap().0;
+    let a = prepare(&lines, InputFormat::Documents, &span_options(7))
+        .unwrap()
+        .0;
+    let b = prepare(&lines, InputFormat::Documents, &span_options(7))
+        .unwrap()
+        .0;
+    let c = prepare(&lines, InputFormat::Documents, &span_options(8))
+        .unwrap()
+        .0;
     assert_eq!(a, b);
     assert_ne!(a, c);
 }
@@ -151,12 +175,18 @@ fn prefix_lm_splits_documents_into_beginning_and_rest() {
     for e in &examples {
         let (input, labels) = (&e.input_ids[0], &e.labels);
         assert!(input.len() <= 40 && labels.len() <= 30);
-        assert!(input.len() >= 2 && labels.len() >= 2, "both sides have a token");
+        assert!(
+            input.len() >= 2 && labels.len() >= 2,
+            "both sides have a token"
+        );
         split_points.insert(input.len());
         rebuilt.extend(&input[..input.len() - 1]);
         rebuilt.extend(&labels[..labels.len() - 1]);
     }
-    assert!(split_points.len() > 3, "split points vary: {split_points:?}");
+    assert!(
+        split_points.len() > 3,
+        "split points vary: {split_points:?}"
+    );
     let expected: Vec<u32> = documents()
         .iter()
         .flat_map(|d| {
@@ -172,12 +202,39 @@ fn prefix_lm_splits_documents_into_beginning_and_rest() {
 #[test]
 fn document_errors_name_the_line() {
     let options = span_options(0);
-    let message = prepare_error(&[json!({"text": "好"}).to_string(), json!({"txt": "x"}).to_string()], InputFormat::Documents, &options);
-    assert!(message.contains("input.jsonl:2: missing field `text`"), "{message}");
-    let message = prepare_error(&[json!({"text": 3}).to_string()], InputFormat::Documents, &options);
-    assert!(message.contains("input.jsonl:1: field `text` must be a string"), "{message}");
-    let message = prepare_error(&["x".into()], InputFormat::Dialogue, &DataOptions { objective: Some(Objective::PrefixLm), ..DataOptions::default() });
-    assert!(message.contains("`prefix-lm` cannot be built from dialogue files"), "{message}");
+    let message = prepare_error(
+        &[
+            json!({"text": "好"}).to_string(),
+            json!({"txt": "x"}).to_string(),
+        ],
+        InputFormat::Documents,
+        &options,
+    );
+    assert!(
+        message.contains("input.jsonl:2: missing field `text`"),
+        "{message}"
+    );
+    let message = prepare_error(
+        &[json!({"text": 3}).to_string()],
+        InputFormat::Documents,
+        &options,
+    );
+    assert!(
+        message.contains("input.jsonl:1: field `text` must be a string"),
+        "{message}"
+    );
+    let message = prepare_error(
+        &["x".into()],
+        InputFormat::Dialogue,
+        &DataOptions {
+            objective: Some(Objective::PrefixLm),
+            ..DataOptions::default()
+        },
+    );
+    assert!(
+        message.contains("`prefix-lm` cannot be built from dialogue files"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -186,12 +243,27 @@ fn pieces_under_two_tokens_are_skipped() {
     let p = chatplug_data::documents::prefix_lm(&[5], 10, 10, 1, &mut rng);
     assert_eq!((p.examples.len(), p.too_short), (0, 1));
     let p = chatplug_data::documents::prefix_lm(&[5, 6, 7], 2, 10, 1, &mut rng);
-    assert_eq!(p.examples[0].input_ids, vec![vec![5, 1]], "the prefix fits max_encoder_length");
+    assert_eq!(
+        p.examples[0].input_ids,
+        vec![vec![5, 1]],
+        "the prefix fits max_encoder_length"
+    );
     let p = chatplug_data::documents::span_corruption(&[5], 4, 0.15, 3.0, &[99, 98], 1, &mut rng);
     assert_eq!((p.examples.len(), p.too_short), (0, 1));
     // Five tokens in pieces of at most four: 3 + 2, not 4 + a lone leftover.
-    let p = chatplug_data::documents::span_corruption(&[5, 6, 7, 8, 9], 4, 0.15, 3.0, &[99, 98], 1, &mut rng);
+    let p = chatplug_data::documents::span_corruption(
+        &[5, 6, 7, 8, 9],
+        4,
+        0.15,
+        3.0,
+        &[99, 98],
+        1,
+        &mut rng,
+    );
     assert_eq!((p.examples.len(), p.too_short, p.piece_tokens), (2, 0, 5));
-    let lens: Vec<usize> = chatplug_data::documents::even_pieces(&[1; 11], 4).iter().map(|p| p.len()).collect();
+    let lens: Vec<usize> = chatplug_data::documents::even_pieces(&[1; 11], 4)
+        .iter()
+        .map(|p| p.len())
+        .collect();
     assert_eq!(lens, vec![4, 4, 3]);
 }

@@ -10,10 +10,15 @@ use chatplug_dialogue::{TemplatePreset, TemplateSet};
 use common::*;
 use serde_json::json;
 
-const HEAD: &str = "假设我和你正在进行对话，请你给我得体、有信息量且生动的回复。以下是我们的对话内容。";
+const HEAD: &str =
+    "假设我和你正在进行对话，请你给我得体、有信息量且生动的回复。以下是我们的对话内容。";
 
 fn record(context: &str, response: &str, passages: &str) -> XdpxRecord {
-    XdpxRecord { context: context.into(), response: response.into(), passages: passages.into() }
+    XdpxRecord {
+        context: context.into(),
+        response: response.into(),
+        passages: passages.into(),
+    }
 }
 
 fn training() -> TemplateSet {
@@ -46,11 +51,17 @@ fn the_loaders_quirks_are_kept() {
     // No passages: one context passage. `strip("</s>")` strips characters: the
     // response loses its final `s`; a trailing newline (mapped) loses its `>`.
     let (passages, target) = build(&record(" hello\n", "yes", ""), &training());
-    assert_eq!(passages, vec![format!("{HEAD}我：hello▁<extra_id_22。</s>")]);
+    assert_eq!(
+        passages,
+        vec![format!("{HEAD}我：hello▁<extra_id_22。</s>")]
+    );
     assert_eq!(target, "ye</s>");
     // Any unknown prefix is taken as knowledge and loses 10 characters; `;` and
     // `</s>` characters are stripped from each piece; blank pieces are skipped.
-    let (passages, _) = build(&record("问", "答", " ;;; ;;;facts:0123456789ABC;;;knowledge:知识;;"), &training());
+    let (passages, _) = build(
+        &record("问", "答", " ;;; ;;;facts:0123456789ABC;;;knowledge:知识;;"),
+        &training(),
+    );
     assert_eq!(
         passages,
         vec![
@@ -66,18 +77,38 @@ fn the_loaders_quirks_are_kept() {
 #[test]
 fn xdpx_files_tokenize_with_one_eos() {
     let tok = tokenizer();
-    let line = json!({"context": "你好", "response": "你好呀", "passages": "", "id": 7}).to_string();
+    let line =
+        json!({"context": "你好", "response": "你好呀", "passages": "", "id": 7}).to_string();
     let (examples, stats) = prepare(&[line], InputFormat::Xdpx, &DataOptions::default()).unwrap();
-    assert_eq!(examples[0].input_ids, vec![tok.encode(&format!("{HEAD}我：你好。"))]);
+    assert_eq!(
+        examples[0].input_ids,
+        vec![tok.encode(&format!("{HEAD}我：你好。"))]
+    );
     assert_eq!(examples[0].labels, tok.encode("你好呀"));
     assert_eq!(stats.objective.as_deref(), Some("dialogue"));
     for (bad, needle) in [
-        (json!({"response": "x"}).to_string(), "missing field `context`"),
-        (json!({"context": "x", "response": "x", "passages": ["a"]}).to_string(), "field `passages` must be a string"),
-        (json!({"context": "x", "response": "s"}).to_string(), "`response` is empty"),
+        (
+            json!({"response": "x"}).to_string(),
+            "missing field `context`",
+        ),
+        (
+            json!({"context": "x", "response": "x", "passages": ["a"]}).to_string(),
+            "field `passages` must be a string",
+        ),
+        (
+            json!({"context": "x", "response": "s"}).to_string(),
+            "`response` is empty",
+        ),
     ] {
-        let message = prepare_error(&[bad.clone()], InputFormat::Xdpx, &DataOptions::default());
-        assert!(message.contains("input.jsonl:1: ") && message.contains(needle), "{bad}: {message}");
+        let message = prepare_error(
+            std::slice::from_ref(&bad),
+            InputFormat::Xdpx,
+            &DataOptions::default(),
+        );
+        assert!(
+            message.contains("input.jsonl:1: ") && message.contains(needle),
+            "{bad}: {message}"
+        );
     }
 }
 
@@ -100,18 +131,41 @@ fn export_round_trip_preserves_the_examples() {
     let records = export_dialogue_file(&path, &pipeline()).unwrap();
     // Farewell turns are `#`; the last two turns are context, the older ones history.
     assert_eq!(records[0].context, "#</s>#</s>周末去哪里玩比较好？");
-    assert_eq!(records[0].passages, "history:我叫李雷，我喜欢打篮球</s>你好李雷</s>今天好累</s>早点休息吧");
     assert_eq!(
-        records[1].passages.split(";;;").filter(|p| p.starts_with("knowledge:")).count(),
+        records[0].passages,
+        "history:我叫李雷，我喜欢打篮球</s>你好李雷</s>今天好累</s>早点休息吧"
+    );
+    assert_eq!(
+        records[1]
+            .passages
+            .split(";;;")
+            .filter(|p| p.starts_with("knowledge:"))
+            .count(),
         4,
         "one knowledge item and three chunks of the long one"
     );
     assert_eq!(records[2].passages, "");
     let xdpx_path = dir.path().join("export.jsonl");
     std::fs::write(&xdpx_path, xdpx_jsonl(&records)).unwrap();
-    let options = DataOptions { templates: Some(TemplatePreset::Training), ..DataOptions::default() };
-    let (direct, _) = chatplug_data::prepare_file(&path, InputFormat::Dialogue, &options, &pipeline(), &tokenizer()).unwrap();
-    let (round_trip, _) =
-        chatplug_data::prepare_file(&xdpx_path, InputFormat::Xdpx, &options, &pipeline(), &tokenizer()).unwrap();
+    let options = DataOptions {
+        templates: Some(TemplatePreset::Training),
+        ..DataOptions::default()
+    };
+    let (direct, _) = chatplug_data::prepare_file(
+        &path,
+        InputFormat::Dialogue,
+        &options,
+        &pipeline(),
+        &tokenizer(),
+    )
+    .unwrap();
+    let (round_trip, _) = chatplug_data::prepare_file(
+        &xdpx_path,
+        InputFormat::Xdpx,
+        &options,
+        &pipeline(),
+        &tokenizer(),
+    )
+    .unwrap();
     assert_eq!(direct, round_trip);
 }

@@ -39,8 +39,7 @@ fn a_name_stated_earlier_reaches_the_passages_by_default() {
 #[test]
 fn the_reference_behaviour_is_one_option_away() {
     let request = asks_for_the_name();
-    let mut config = Config::default();
-    config.persona_question_memory = false;
+    let config = Config { persona_question_memory: false, ..Config::default() };
     let got = passages(config, &request);
     assert_eq!(got, vec!["假设我和你正在进行对话，请你给我得体、准确、友好的回复。以下是我们的对话内容。我：你还记得我叫什么吗？"]);
     assert!(!got.concat().contains("李雷"));
@@ -64,8 +63,7 @@ fn bot_facts_and_request_profiles() {
     assert!(got[0].ends_with("#假设以下是你的人物设定，请你参考该信息并避免你的回复和该信息矛盾，信息如下：我是小婉"), "{got:?}");
     let mut with_profiles = asks_for_the_name();
     with_profiles.user_profile = "我喜欢跑步".into();
-    let mut reference = Config::default();
-    reference.persona_question_memory = false;
+    let reference = Config { persona_question_memory: false, ..Config::default() };
     assert_eq!(passages(Config::default(), &with_profiles), passages(reference, &with_profiles));
 }
 

@@ -14,7 +14,9 @@ pub(super) fn search_decision(p: &ChatPipeline, s: &mut TurnState<'_>) -> Flow {
     let decision = match decide(&s.rewritten, p.classifier.as_deref()) {
         Ok(d) => d,
         Err(e) => {
-            s.debug.warnings.push(format!("query classifier failed: {e}"));
+            s.debug
+                .warnings
+                .push(format!("query classifier failed: {e}"));
             decide(&s.rewritten, None).expect("rule-only decision cannot fail")
         }
     };
@@ -29,7 +31,10 @@ pub(super) fn search_decision(p: &ChatPipeline, s: &mut TurnState<'_>) -> Flow {
 /// failing provider leaves a warning and the turn goes on.
 pub(super) fn providers(p: &ChatPipeline, s: &mut TurnState<'_>) -> Flow {
     let cfg = &p.config;
-    let (max_len, overlap) = (cfg.core_chat_max_knowledge_length, cfg.knowledge_chunk_overlap);
+    let (max_len, overlap) = (
+        cfg.core_chat_max_knowledge_length,
+        cfg.knowledge_chunk_overlap,
+    );
     for k in &s.request.knowledge {
         s.evidence_items.push(Evidence::new(k.clone(), "request"));
     }
@@ -37,7 +42,8 @@ pub(super) fn providers(p: &ChatPipeline, s: &mut TurnState<'_>) -> Flow {
         s.evidence_items.push(Evidence::new(k.clone(), "rule"));
     }
     for h in &s.debug.faq_knowledge {
-        s.evidence_items.push(Evidence::new(h.answer.clone(), "faq"));
+        s.evidence_items
+            .push(Evidence::new(h.answer.clone(), "faq"));
     }
     let need_search = s.decision.is_some_and(|d| d.need_search);
     let search_query = s
@@ -59,7 +65,9 @@ pub(super) fn providers(p: &ChatPipeline, s: &mut TurnState<'_>) -> Flow {
             let results = match outcome {
                 Ok(r) => r,
                 Err(e) => {
-                    s.debug.warnings.push(format!("provider `{name}` failed: {e}"));
+                    s.debug
+                        .warnings
+                        .push(format!("provider `{name}` failed: {e}"));
                     continue;
                 }
             };
@@ -100,7 +108,8 @@ pub(super) fn providers(p: &ChatPipeline, s: &mut TurnState<'_>) -> Flow {
                 }
             }
             for snippet in &results.snippets {
-                s.evidence_items.push(Evidence::from_snippet(snippet, &name));
+                s.evidence_items
+                    .push(Evidence::from_snippet(snippet, &name));
             }
         }
     }

@@ -51,7 +51,10 @@ pub(super) fn profiles(p: &ChatPipeline, s: &mut TurnState<'_>) -> Flow {
 /// retrieved chunks) and the profiles cut into chunks.
 pub(super) fn chunk(p: &ChatPipeline, s: &mut TurnState<'_>) -> Flow {
     let cfg = &p.config;
-    let (max_len, overlap) = (cfg.core_chat_max_knowledge_length, cfg.knowledge_chunk_overlap);
+    let (max_len, overlap) = (
+        cfg.core_chat_max_knowledge_length,
+        cfg.knowledge_chunk_overlap,
+    );
     let mut knowledge: Vec<String> = s
         .request
         .knowledge
