@@ -132,3 +132,31 @@ fn bad_input_is_refused_before_any_step() {
     std::fs::write(&empty, "\n").unwrap();
     expect_error(&[&["train", "--train", empty.to_str().unwrap()][..], &model].concat(), "no examples");
 }
+
+/// The shipped example curriculum: documents → dialogue → instruction tuning, each stage
+/// from the previous one's weights, text formats tokenized on the fly.
+#[test]
+fn the_example_curriculum_runs_its_stages_in_order() {
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let output = chatplug(&["train", "--config", "examples/train/curriculum.toml", "--out", o], "");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let log: Vec<serde_json::Value> = std::fs::read_to_string(out.path().join("train_log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let stages: Vec<(u64, String)> =
+        log.iter().map(|v| (v["step"].as_u64().unwrap(), v["stage"].as_str().unwrap().to_string())).collect();
+    assert_eq!(stages.len(), 90);
+    for (i, (step, stage)) in stages.iter().enumerate() {
+        let expected = ["documents", "dialogue", "instruction"][i / 30];
+        assert_eq!((*step, stage.as_str()), (i as u64 + 1, expected));
+    }
+    // Each stage's schedule starts over (one-cycle warm-up from lr/600).
+    assert!(log[30]["lr"].as_f64().unwrap() < log[29]["lr"].as_f64().unwrap() * 10.0);
+    assert!((log[30]["lr"].as_f64().unwrap() - 2e-3 / 600.0).abs() < 1e-12);
+    let request = r#"{"passages": ["青石镇在哪里？"], "generation": {"max_new_tokens": 4}}"#;
+    let generated = chatplug(&["generate", "--model", o], request);
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+}
