@@ -154,7 +154,6 @@ fn the_example_curriculum_runs_its_stages_in_order() {
         assert_eq!((*step, stage.as_str()), (i as u64 + 1, expected));
     }
     // Each stage's schedule starts over (one-cycle warm-up from lr/600).
-    assert!(log[30]["lr"].as_f64().unwrap() < log[29]["lr"].as_f64().unwrap() * 10.0);
     assert!((log[30]["lr"].as_f64().unwrap() - 2e-3 / 600.0).abs() < 1e-12);
     let request = r#"{"passages": ["青石镇在哪里？"], "generation": {"max_new_tokens": 4}}"#;
     let generated = chatplug(&["generate", "--model", o], request);
