@@ -2,6 +2,7 @@
 //! run killed with SIGKILL and resumed equals an uncut run, and bad input is refused before
 //! any step.
 
+#[allow(dead_code)]
 mod common;
 
 use std::path::Path;

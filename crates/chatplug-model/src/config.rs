@@ -235,6 +235,23 @@ impl T5Config {
         })
     }
 
+    /// Relative position buckets of a `q_len` × `k_len` grid of query/key positions
+    /// (row-major; query `q` sits at position `q_offset + q`, key `k` at `k`).
+    pub fn position_buckets(&self, q_len: usize, k_len: usize, q_offset: usize, bidirectional: bool) -> Vec<u32> {
+        let mut buckets = Vec::with_capacity(q_len * k_len);
+        for q in 0..q_len as i64 {
+            for k in 0..k_len as i64 {
+                buckets.push(crate::layers::relative_position_bucket(
+                    k - (q + q_offset as i64),
+                    bidirectional,
+                    self.relative_attention_num_buckets,
+                    self.relative_attention_max_distance,
+                ) as u32);
+            }
+        }
+        buckets
+    }
+
     /// Width of the attention projections (`num_heads * d_kv`, not necessarily `d_model`).
     pub fn inner_dim(&self) -> usize {
         self.num_heads * self.d_kv

@@ -8,7 +8,7 @@ use candle_core::{DType, Device, Tensor};
 use crate::attention::{cached_len, reorder, Attention, CrossMemory, KeyValue};
 use crate::config::T5Config;
 use crate::error::{ModelError, Result};
-use crate::layers::{relative_position_bucket, FeedForward, RmsNorm};
+use crate::layers::{FeedForward, RmsNorm};
 use crate::weights::WeightStore;
 
 struct EncoderLayer {
@@ -270,17 +270,7 @@ impl FidT5 {
     /// (1, heads, len, len) bidirectional relative position bias.
     fn encoder_position_bias(&self, len: usize) -> candle_core::Result<Tensor> {
         let c = &self.config;
-        let mut buckets = Vec::with_capacity(len * len);
-        for q in 0..len as i64 {
-            for k in 0..len as i64 {
-                buckets.push(relative_position_bucket(
-                    k - q,
-                    true,
-                    c.relative_attention_num_buckets,
-                    c.relative_attention_max_distance,
-                ) as u32);
-            }
-        }
+        let buckets = c.position_buckets(len, len, 0, true);
         let buckets = Tensor::from_vec(buckets, len * len, &self.device)?;
         self.encoder_relative_bias
             .embedding(&buckets)? // (len*len, heads)
@@ -293,16 +283,7 @@ impl FidT5 {
     /// (1, heads, 1, position+1): the causal bias row of the query at `position`.
     fn decoder_position_bias(&self, position: usize) -> candle_core::Result<Tensor> {
         let c = &self.config;
-        let buckets: Vec<u32> = (0..=position as i64)
-            .map(|k| {
-                relative_position_bucket(
-                    k - position as i64,
-                    false,
-                    c.relative_attention_num_buckets,
-                    c.relative_attention_max_distance,
-                ) as u32
-            })
-            .collect();
+        let buckets = c.position_buckets(1, position + 1, position, false);
         let buckets = Tensor::from_vec(buckets, position + 1, &self.device)?;
         self.decoder_relative_bias
             .embedding(&buckets)? // (positions, heads)

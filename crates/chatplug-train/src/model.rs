@@ -6,7 +6,6 @@
 
 use candle_core::{Device, Tensor};
 use chatplug_model::config::Activation;
-use chatplug_model::layers::relative_position_bucket;
 use chatplug_model::T5Config;
 use rand::Rng;
 
@@ -113,17 +112,7 @@ impl<'p> FidT5Train<'p> {
     /// (1, heads, q_len, k_len) relative position bias from a stack's block-0 table.
     fn position_bias(&self, prefix: &str, q_len: usize, k_len: usize, bidirectional: bool) -> Result<Tensor> {
         let c = self.config;
-        let mut buckets = Vec::with_capacity(q_len * k_len);
-        for q in 0..q_len as i64 {
-            for k in 0..k_len as i64 {
-                buckets.push(relative_position_bucket(
-                    k - q,
-                    bidirectional,
-                    c.relative_attention_num_buckets,
-                    c.relative_attention_max_distance,
-                ) as u32);
-            }
-        }
+        let buckets = c.position_buckets(q_len, k_len, 0, bidirectional);
         let buckets = Tensor::from_vec(buckets, q_len * k_len, &self.device)?;
         let table = self.p(&format!("{prefix}.relative_attention_bias.weight"));
         Ok(table

@@ -52,7 +52,7 @@ fn gradients_agree_with_finite_differences() {
             // The element with the largest gradient: the most informative for a check in f32.
             let (k, _) = analytic.iter().enumerate().fold((0, 0f32), |best, (j, g)| if g.abs() > best.1 { (j, g.abs()) } else { best });
             let h = 1e-3f32;
-            let mut eval = |delta: f32| {
+            let eval = |delta: f32| {
                 let mut values = original.clone();
                 values[k] += delta;
                 params.vars()[i].set(&Tensor::from_vec(values, spec.shape.as_slice(), &cpu()).unwrap()).unwrap();
