@@ -38,6 +38,7 @@ import importlib.util
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -168,6 +169,8 @@ def run_torch(config: Path, data: Path, steps: int, threads: int, out: Path, siz
 
 def run_chatplug(binary: Path, config: Path, data: Path, steps: int, threads: int, out: Path, size: str):
     run_dir = out / f"chatplug-{size}"
+    # `chatplug train` refuses to start a fresh run in a folder holding one.
+    shutil.rmtree(run_dir, ignore_errors=True)
     cmd = [str(binary), "train", "--init-config", str(config), "--tokenizer", str(TOKENIZER),
            "--train", str(data), "--out", str(run_dir), "--steps", str(steps), "--batch-size", str(BATCH),
            "--shuffle", "false", "--dropout", "0", "--schedule", "constant", "--threads", str(threads)]
