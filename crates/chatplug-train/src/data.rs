@@ -91,9 +91,9 @@ pub struct Cursor {
     pub batch: usize,
 }
 
-/// One dataset read as an endless sequence of micro-batches.
-pub struct Stream {
-    pub examples: Vec<Example>,
+/// One dataset read as an endless sequence of micro-batches (indices into it).
+pub struct Stream<'a> {
+    examples: &'a [Example],
     size: BatchSize,
     shuffle: bool,
     seed: u64,
@@ -101,8 +101,8 @@ pub struct Stream {
     plan: Option<(u64, Vec<Vec<usize>>)>,
 }
 
-impl Stream {
-    pub fn new(examples: Vec<Example>, size: BatchSize, shuffle: bool, seed: u64) -> Self {
+impl<'a> Stream<'a> {
+    pub fn new(examples: &'a [Example], size: BatchSize, shuffle: bool, seed: u64) -> Self {
         Stream { examples, size, shuffle, seed, cursor: Cursor::default(), plan: None }
     }
 
@@ -112,7 +112,7 @@ impl Stream {
 
     fn plan_for(&mut self, epoch: u64) -> &Vec<Vec<usize>> {
         if self.plan.as_ref().map(|(e, _)| *e) != Some(epoch) {
-            let plan = plan_epoch(&self.examples, self.size, self.shuffle, self.seed, epoch);
+            let plan = plan_epoch(self.examples, self.size, self.shuffle, self.seed, epoch);
             self.plan = Some((epoch, plan));
         }
         &self.plan.as_ref().unwrap().1
@@ -132,14 +132,14 @@ impl Stream {
 /// Several datasets mixed by weight: each micro-batch comes whole from one dataset, chosen
 /// with probability proportional to its weight (a generator derived from the step, so the
 /// choice needs no saved state).
-pub struct Mixture {
-    pub streams: Vec<Stream>,
+pub struct Mixture<'a> {
+    streams: Vec<Stream<'a>>,
     weights: Vec<f64>,
     seed: u64,
 }
 
-impl Mixture {
-    pub fn new(streams: Vec<Stream>, weights: Vec<f64>, seed: u64) -> Self {
+impl<'a> Mixture<'a> {
+    pub fn new(streams: Vec<Stream<'a>>, weights: Vec<f64>, seed: u64) -> Self {
         Mixture { streams, weights, seed }
     }
 
@@ -186,7 +186,8 @@ mod tests {
 
     #[test]
     fn unshuffled_batches_are_file_order_chunks() {
-        let mut s = Stream::new(examples(7), BatchSize::Examples(3), false, 1);
+        let data = examples(7);
+        let mut s = Stream::new(&data, BatchSize::Examples(3), false, 1);
         assert_eq!(s.next_batch(), vec![0, 1, 2]);
         assert_eq!(s.next_batch(), vec![3, 4, 5]);
         assert_eq!(s.next_batch(), vec![6]);

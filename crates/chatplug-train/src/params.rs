@@ -57,26 +57,6 @@ impl Parameters {
         Self::from_parts(chatplug_model::params::load_parameters(config, dir, device)?)
     }
 
-    /// Replaces every value with the tensors of a safetensors file written by `save`
-    /// (a checkpoint being resumed); every parameter must be there with its shape.
-    pub fn restore(&self, path: &Path) -> Result<()> {
-        let tensors = candle_core::safetensors::load(path, &self.vars[0].device())
-            .map_err(|e| TrainError::file(path, format!("cannot read: {e}")))?;
-        for (spec, var) in self.specs.iter().zip(&self.vars) {
-            let t = tensors.get(&spec.name).ok_or_else(|| {
-                TrainError::file(path, format!("missing tensor `{}`", spec.name))
-            })?;
-            if t.dims() != spec.shape.as_slice() {
-                return Err(TrainError::file(
-                    path,
-                    format!("tensor `{}` has shape {:?}, expected {:?}", spec.name, t.dims(), spec.shape),
-                ));
-            }
-            var.set(&t.to_dtype(DType::F32)?)?;
-        }
-        Ok(())
-    }
-
     /// Writes every parameter under its HF name (tied tensors once, as HF's safetensors do).
     pub fn save(&self, path: &Path, dtype: DType) -> Result<()> {
         let mut map = HashMap::new();

@@ -114,8 +114,8 @@ pub fn run(job: Job, resume: Option<&Path>, device: &Device, observer: &mut dyn 
                     ),
                 ));
             }
-            let params = Parameters::init(&job.config, job.seed, device)?;
-            params.restore(&dir.join(checkpoint::MODEL_FILE))?;
+            // A checkpoint folder is a model directory (config.json + model.safetensors).
+            let params = Parameters::load(&job.config, &dir, device)?;
             (params, state, Some(dir))
         }
         None => {
@@ -162,7 +162,7 @@ pub fn run(job: Job, resume: Option<&Path>, device: &Device, observer: &mut dyn 
             .sources
             .iter()
             .enumerate()
-            .map(|(i, (examples, _))| Stream::new(examples.clone(), st.batch_size, st.shuffle, job.seed ^ ((index as u64) << 32) ^ i as u64))
+            .map(|(i, (examples, _))| Stream::new(examples, st.batch_size, st.shuffle, job.seed ^ ((index as u64) << 32) ^ i as u64))
             .collect();
         let weights = stage.sources.iter().map(|(_, w)| *w).collect();
         let mut mixture = Mixture::new(streams, weights, job.seed ^ ((index as u64) << 40));

@@ -55,7 +55,7 @@ fn read_run(dir: &Path) -> Run {
     let config_json = std::fs::read_to_string(model_dir.join("config.json")).unwrap();
     let config = T5Config::from_json_str(&config_json, &model_dir.join("config.json")).unwrap();
     // The run's settings carry `chatplug train` option names.
-    let mut settings = run.get("settings").cloned().unwrap_or_else(|| run.clone());
+    let mut settings = run.clone();
     let known: Vec<String> = serde_json::to_value(TrainOptions::default())
         .unwrap()
         .as_object()
