@@ -2,15 +2,13 @@
 //! `#reset`, `#debug` (toggle passages, search results, evidence, timings), `#profile`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use chatplug_dialogue::{ChatResult, Session};
 use rustyline::error::ReadlineError;
 use serde_json::json;
 
-use crate::engine::{ModelGenerator, NoEosTokenizer};
-use crate::io::{check_model_dir, load_model, load_tokenizer};
+use crate::engine::load_engine;
 use crate::prompt::load_pipeline;
 
 #[derive(clap::Args)]
@@ -32,18 +30,7 @@ pub struct Args {
 const HELP: &str = "commands: #exit, #reset (forget the conversation), #debug (toggle details), #profile";
 
 pub fn run(args: Args) -> Result<()> {
-    let dir = check_model_dir(&args.model)?;
-    let tokenizer = Arc::new(
-        load_tokenizer(&dir)?
-            .with_context(|| format!("chat needs a tokenizer (spiece.model or tokenizer.json) in {}", dir.display()))?,
-    );
-    let pipeline = load_pipeline(args.config.as_deref())?
-        .with_tokenizer(Arc::new(NoEosTokenizer(tokenizer.clone())));
-    let generator = ModelGenerator {
-        model: load_model(&dir)?,
-        tokenizer,
-        max_encoder_length: pipeline.config().core_chat_max_encoder_length as usize,
-    };
+    let (pipeline, generator) = load_engine(&args.model, "chat", || load_pipeline(args.config.as_deref()))?;
     let mut session = Session::with_profiles(args.bot_profile, args.user_profile);
     let mut editor = rustyline::DefaultEditor::new().context("cannot open the terminal")?;
     let mut debug = false;

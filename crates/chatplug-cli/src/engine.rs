@@ -4,13 +4,34 @@
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
-use chatplug_dialogue::{Generated, Generator, TextTokenizer, Usage, STOPPED};
+use anyhow::{bail, Context, Result};
+use chatplug_dialogue::{ChatPipeline, Generated, Generator, TextTokenizer, Usage, STOPPED};
 use chatplug_model::{generate, FidT5, GenerationConfig};
 use chatplug_tokenizer::Tokenizer;
 use serde_json::{Map, Value};
 
 use crate::text_stream::TextStream;
+
+/// What `chat`, `serve` and `eval` run: the model of a directory with its tokenizer, and
+/// the pipeline `load_pipeline` makes, given that tokenizer for banned n-grams. `command`
+/// names the caller when the directory has no tokenizer.
+pub fn load_engine(
+    model: &std::path::Path,
+    command: &str,
+    load_pipeline: impl FnOnce() -> Result<ChatPipeline>,
+) -> Result<(ChatPipeline, ModelGenerator)> {
+    let dir = crate::io::check_model_dir(model)?;
+    let tokenizer = Arc::new(crate::io::load_tokenizer(&dir)?.with_context(|| {
+        format!("{command} needs a tokenizer (spiece.model or tokenizer.json) in {}", dir.display())
+    })?);
+    let pipeline = load_pipeline()?.with_tokenizer(Arc::new(NoEosTokenizer(tokenizer.clone())));
+    let generator = ModelGenerator {
+        model: crate::io::load_model(&dir)?,
+        tokenizer,
+        max_encoder_length: pipeline.config().core_chat_max_encoder_length as usize,
+    };
+    Ok((pipeline, generator))
+}
 
 /// Tokenizes FiD passages as HF does with `truncation=True, max_length`: at most
 /// `max_len - 1` text tokens, then EOS.
@@ -19,10 +40,7 @@ pub fn encode_passages(tokenizer: &Tokenizer, texts: &[String], max_len: usize) 
         .iter()
         .map(|text| {
             let mut ids = tokenizer.encode(text);
-            if ids.len() > max_len {
-                ids.truncate(max_len - 1);
-                ids.push(tokenizer.eos_id());
-            }
+            chatplug_data::truncate_keeping_eos(&mut ids, max_len, tokenizer.eos_id());
             ids
         })
         .collect()

@@ -6,16 +6,14 @@
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use chatplug_dialogue::{ChatPipeline, ChatRequest};
+use chatplug_dialogue::ChatRequest;
 use chatplug_eval::{data::EVAL_FIELDS, Item, Record};
 use serde_json::{json, Value};
 
-use crate::engine::{ModelGenerator, NoEosTokenizer};
-use crate::io::{check_model_dir, load_model, load_tokenizer};
+use crate::engine::load_engine;
 use crate::prompt::load_pipeline;
 
 #[derive(clap::Args)]
@@ -120,7 +118,7 @@ fn run_model(
         }
         None => None,
     };
-    let (pipeline, generator) = load_engine(model, args.config.as_deref())?;
+    let (pipeline, generator) = load_engine(model, "eval", || load_pipeline(args.config.as_deref()))?;
     let progress = std::io::stderr().is_terminal();
     let mut records = Vec::with_capacity(items.len());
     for (n, (item, request)) in items.iter().zip(requests).enumerate() {
@@ -155,22 +153,3 @@ fn run_model(
     Ok(records)
 }
 
-/// The pipeline (with the model's tokenizer for banned n-grams) and the generator, set
-/// up as `chatplug chat` does.
-fn load_engine(model: &Path, config: Option<&Path>) -> Result<(ChatPipeline, ModelGenerator)> {
-    let dir = check_model_dir(model)?;
-    let tokenizer = Arc::new(load_tokenizer(&dir)?.with_context(|| {
-        format!(
-            "eval needs a tokenizer (spiece.model or tokenizer.json) in {}",
-            dir.display()
-        )
-    })?);
-    let pipeline =
-        load_pipeline(config)?.with_tokenizer(Arc::new(NoEosTokenizer(tokenizer.clone())));
-    let generator = ModelGenerator {
-        model: load_model(&dir)?,
-        tokenizer,
-        max_encoder_length: pipeline.config().core_chat_max_encoder_length as usize,
-    };
-    Ok((pipeline, generator))
-}

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use chatplug_server::{open_store, Server, ServerConfig, SessionsConfig};
 
-use crate::engine::{ModelGenerator, NoEosTokenizer};
-use crate::io::{check_model_dir, load_model, load_tokenizer};
+use crate::engine::load_engine;
 use crate::prompt::load_pipeline_with_default_kb;
 use crate::sources::ConfigFile;
 
@@ -44,20 +43,11 @@ pub fn run(args: Args) -> Result<()> {
         .with_context(|| format!("--bind `{}` is not an address like 127.0.0.1:8080", config.bind))?;
     let sessions = SessionsConfig::from_toml(&file.text, &env)?;
 
-    let dir = check_model_dir(&args.model)?;
-    let tokenizer = Arc::new(
-        load_tokenizer(&dir)?
-            .with_context(|| format!("serve needs a tokenizer (spiece.model or tokenizer.json) in {}", dir.display()))?,
-    );
     // The data folder's `kb` is the knowledge base unless `[knowledge]` names one.
     let default_kb = args.data_dir.join("kb");
-    let pipeline = load_pipeline_with_default_kb(args.config.as_deref(), Some(&default_kb))?
-        .with_tokenizer(Arc::new(NoEosTokenizer(tokenizer.clone())));
-    let generator = ModelGenerator {
-        model: load_model(&dir)?,
-        tokenizer,
-        max_encoder_length: pipeline.config().core_chat_max_encoder_length as usize,
-    };
+    let (pipeline, generator) = load_engine(&args.model, "serve", || {
+        load_pipeline_with_default_kb(args.config.as_deref(), Some(&default_kb))
+    })?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create the data folder {}", args.data_dir.display()))?;
     let store = open_store(&sessions, &args.data_dir)?;
