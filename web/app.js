@@ -5,11 +5,27 @@
 const $ = (id) => document.getElementById(id);
 
 // ---------------------------------------------------------------------------
-// Persona presets: the reference demo's characters, written as ChatPLUG bot profiles
-// (first person, the way the model's bot-profile passage expects them).
+// Persona presets. First the demo model's kind of persona (models/chatplug-demo was
+// trained on bot profiles of `;`-separated first-person facts: name, city, job, age,
+// hobby, favourite food, character); then the reference demo's characters, written as
+// ChatPLUG bot profiles, which need a large model such as ChatPLUG-3.7B.
 
 const PRESETS = [
   { id: "none", name: "默认（无人设）", bot_profile: "", user_profile: "", role_instruction: "" },
+  {
+    id: "baker",
+    name: "林小满 · 杭州的面包师",
+    bot_profile: "我叫林小满;我住在杭州;我是面包师;我今年28岁;我的爱好是爬山;我最喜欢的食物是小笼包;我性格开朗",
+    user_profile: "",
+    role_instruction: "",
+  },
+  {
+    id: "teacher",
+    name: "周远 · 成都的中学老师",
+    bot_profile: "我叫周远;我住在成都;我是中学老师;我今年45岁;我平时爱下象棋;我最喜欢的食物是火锅;我是个耐心的人",
+    user_profile: "",
+    role_instruction: "",
+  },
   {
     id: "student",
     name: "小婉 · 爱用表情的大学生",
@@ -33,6 +49,20 @@ const PRESETS = [
   },
 ];
 const CUSTOM = "custom";
+
+// Examples of what the demo model does: answer from the knowledge it is given (the
+// 附加知识 box), stay in character, remember what the user said earlier. A click fills
+// the message box (and the knowledge or persona); the user sends it.
+const EXAMPLES = [
+  {
+    label: "知识问答",
+    knowledge: "星河镇位于青川湖北岸，以出产蓝莓闻名。星河镇每年八月举办蓝莓节。\n青川湖是一个淡水湖，湖边有一座灯塔。",
+    query: "星河镇的蓝莓节在几月？",
+  },
+  { label: "人设", preset: "baker", knowledge: "", query: "你是做什么工作的？" },
+  { label: "告诉它一件事", knowledge: "", query: "我养的猫叫团子。" },
+  { label: "它还记得吗", knowledge: "", query: "你还记得我的猫叫什么吗？" },
+];
 const PERSONA_FIELDS = ["bot_profile", "user_profile", "role_instruction"];
 const FIELD_INPUT = { bot_profile: "bot-profile", user_profile: "user-profile", role_instruction: "role-instruction" };
 
@@ -518,6 +548,33 @@ async function send(query) {
 }
 
 // ---------------------------------------------------------------------------
+// Examples.
+
+function initExamples() {
+  const box = $("examples");
+  box.append(el("span", { class: "muted" }, "试试："));
+  for (const example of EXAMPLES) {
+    const button = el("button", { type: "button", class: "chip", "data-testid": "example" }, example.label);
+    button.title = example.query;
+    button.addEventListener("click", () => useExample(example));
+    box.append(button);
+  }
+}
+
+function useExample(example) {
+  if (example.preset) setPersona(PRESETS.find((p) => p.id === example.preset));
+  if (example.knowledge !== undefined) {
+    const knowledge = $("knowledge-input");
+    knowledge.value = example.knowledge;
+    knowledge.dispatchEvent(new Event("input"));
+  }
+  const query = $("query");
+  query.value = example.query;
+  query.dispatchEvent(new Event("input"));
+  query.focus();
+}
+
+// ---------------------------------------------------------------------------
 // Settings, layout toggles, start-up.
 
 function initSettings() {
@@ -592,6 +649,7 @@ function initComposer() {
 const welcome = $("welcome");
 
 initPersona();
+initExamples();
 initSettings();
 initLayout();
 initComposer();

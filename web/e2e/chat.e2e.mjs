@@ -112,6 +112,18 @@ async function run(page) {
     });
   }
 
+  await stage("the examples fill the message, the knowledge and the persona", async () => {
+    const examples = page.getByTestId("example");
+    check((await examples.count()) >= 3, `examples shown: ${await examples.count()}`);
+    await examples.nth(0).click();
+    check((await page.getByTestId("query").inputValue()).length > 0, "the knowledge example left the message box empty");
+    check((await page.getByTestId("knowledge-input").inputValue()).length > 0, "the knowledge example gave no knowledge");
+    await examples.nth(1).click();
+    check((await page.getByTestId("knowledge-input").inputValue()) === "", "the persona example kept the knowledge");
+    check((await page.getByTestId("persona-preset").inputValue()) === "baker", "the persona example did not pick its preset");
+    await page.getByTestId("query").fill("");
+  });
+
   await stage("pick the cheerful-student persona preset", async () => {
     await page.getByTestId("persona-preset").selectOption("student");
     await page.getByTestId("edit-persona").click();

@@ -1,6 +1,10 @@
 //! `chatplug chat`: a terminal conversation with multi-turn memory. Commands: `#exit`,
-//! `#reset`, `#debug` (toggle passages, search results, evidence, timings), `#profile`.
+//! `#reset`, `#debug` (toggle passages, search results, evidence, timings), `#profile`,
+//! `#knowledge TEXT` (send TEXT as knowledge with the following turns; `#knowledge`
+//! alone forgets it). Standard input that is not a terminal is a script: one line per
+//! turn or command, echoed, so `chatplug chat < conversation.txt` prints a transcript.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -10,12 +14,14 @@ use serde_json::json;
 
 use crate::engine::load_engine;
 use crate::prompt::load_pipeline;
+use crate::sources::ConfigFile;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model directory (config.json, weights, spiece.model or tokenizer.json).
+    /// Model directory (config.json, weights, spiece.model or tokenizer.json). Default:
+    /// `CHATPLUG_MODEL`, else the config file's `model` key, else models/chatplug-demo.
     #[arg(long)]
-    model: PathBuf,
+    model: Option<PathBuf>,
     /// Pipeline configuration (TOML); built-in ChatPLUG-3.7B defaults when omitted.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -25,27 +31,74 @@ pub struct Args {
     /// What the bot knows about the user, `;`-separated facts.
     #[arg(long, default_value = "")]
     user_profile: String,
+    /// Knowledge sent with every turn: a text file, one passage per line.
+    #[arg(long)]
+    knowledge: Option<PathBuf>,
 }
 
-const HELP: &str = "commands: #exit, #reset (forget the conversation), #debug (toggle details), #profile";
+const HELP: &str = "commands: #exit, #reset (forget the conversation), #debug (toggle details), #profile, \
+#knowledge TEXT (knowledge for the next turns; alone: none)";
+
+/// Where the turns come from: the line editor on a terminal, plain lines (echoed after
+/// the prompt, for a readable transcript) from a script.
+enum Input {
+    Terminal(rustyline::DefaultEditor),
+    Script(std::io::Lines<std::io::StdinLock<'static>>),
+}
+
+impl Input {
+    fn open() -> Result<Input> {
+        if std::io::stdin().is_terminal() {
+            let editor = rustyline::DefaultEditor::new().context("cannot open the terminal")?;
+            Ok(Input::Terminal(editor))
+        } else {
+            Ok(Input::Script(std::io::stdin().lines()))
+        }
+    }
+
+    /// The next line; `None` at the end of the input or on Ctrl-C / Ctrl-D.
+    fn next_line(&mut self) -> Result<Option<String>> {
+        match self {
+            Input::Terminal(editor) => match editor.readline(PROMPT) {
+                Ok(line) => {
+                    let _ = editor.add_history_entry(line.trim());
+                    Ok(Some(line))
+                }
+                Err(ReadlineError::Interrupted | ReadlineError::Eof) => Ok(None),
+                Err(e) => Err(e).context("cannot read from the terminal"),
+            },
+            Input::Script(lines) => match lines.next() {
+                None => Ok(None),
+                Some(line) => {
+                    let line = line.context("cannot read standard input")?;
+                    if !line.trim().is_empty() {
+                        println!("{PROMPT}{}", line.trim());
+                    }
+                    Ok(Some(line))
+                }
+            },
+        }
+    }
+}
+
+const PROMPT: &str = "你> ";
 
 pub fn run(args: Args) -> Result<()> {
-    let (pipeline, generator) = load_engine(&args.model, "chat", || load_pipeline(args.config.as_deref()))?;
+    let file = ConfigFile::read(args.config.as_deref())?;
+    let model = crate::model_choice::choose_from_process(args.model.as_deref(), &file)?;
+    let (pipeline, generator) = load_engine(&model, "chat", || load_pipeline(args.config.as_deref()))?;
     let mut session = Session::with_profiles(args.bot_profile, args.user_profile);
-    let mut editor = rustyline::DefaultEditor::new().context("cannot open the terminal")?;
+    if let Some(path) = &args.knowledge {
+        session.knowledge = read_knowledge(path)?;
+    }
+    let mut input = Input::open()?;
     let mut debug = false;
     eprintln!("chatplug chat — {HELP}");
-    loop {
-        let line = match editor.readline("你> ") {
-            Ok(line) => line,
-            Err(ReadlineError::Interrupted | ReadlineError::Eof) => break,
-            Err(e) => return Err(e).context("cannot read from the terminal"),
-        };
+    while let Some(line) = input.next_line()? {
         let line = line.trim();
         if line.is_empty() {
             continue;
         }
-        let _ = editor.add_history_entry(line);
         match line {
             "#exit" => break,
             "#reset" => {
@@ -57,6 +110,15 @@ pub fn run(args: Args) -> Result<()> {
                 println!("(debug {})", if debug { "on" } else { "off" });
             }
             "#profile" => println!("{}", serde_json::to_string_pretty(&session.profiles())?),
+            "#knowledge" => {
+                session.knowledge.clear();
+                println!("(no knowledge)");
+            }
+            _ if line.starts_with("#knowledge ") => {
+                let text = line["#knowledge ".len()..].trim().to_string();
+                println!("(knowledge: {text})");
+                session.knowledge = vec![text];
+            }
             _ if line.starts_with('#') => println!("(unknown command; {HELP})"),
             query => match session.chat(&pipeline, query, &generator) {
                 Ok(result) => print_reply(&result, debug)?,
@@ -66,6 +128,13 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One passage per non-empty line.
+fn read_knowledge(path: &std::path::Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the knowledge file {}", path.display()))?;
+    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect())
 }
 
 fn print_reply(result: &ChatResult, debug: bool) -> Result<()> {

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use crate::engine::load_engine;
 use crate::prompt::load_pipeline;
+use crate::sources::ConfigFile;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,8 +24,10 @@ pub struct Args {
     /// `category`, `response` (reference reply) and `answers` (acceptable answers).
     #[arg(long)]
     data: PathBuf,
-    /// Model directory: run every item through the pipeline and this model.
-    #[arg(long, required_unless_present = "predictions")]
+    /// Model directory: run every item through the pipeline and this model. Default
+    /// (without --predictions): `CHATPLUG_MODEL`, else the config file's `model` key,
+    /// else models/chatplug-demo.
+    #[arg(long)]
     model: Option<PathBuf>,
     /// Score these predictions (`{"id", "prediction"}` lines, optionally
     /// `latency_ms`) instead of running a model.
@@ -56,15 +59,16 @@ pub fn run(args: Args) -> Result<()> {
         .iter()
         .map(|item| request_of(item, &args.data, args.no_knowledge))
         .collect::<Result<Vec<_>>>()?;
-    let records = match (&args.predictions, &args.model) {
-        (Some(predictions), _) => score_predictions(&items, &args.data, predictions)?,
-        (None, Some(model)) => {
+    let records = match &args.predictions {
+        Some(predictions) => score_predictions(&items, &args.data, predictions)?,
+        None => {
+            let file = ConfigFile::read(args.config.as_deref())?;
+            let model = crate::model_choice::choose_from_process(args.model.as_deref(), &file)?;
             let n = args
                 .limit
                 .map_or(items.len(), |l| l.min(items.len() as u64) as usize);
-            run_model(&items[..n], &requests[..n], model, &args)?
+            run_model(&items[..n], &requests[..n], &model, &args)?
         }
-        (None, None) => unreachable!("clap requires --model or --predictions"),
     };
     let report = chatplug_eval::report(&records);
     if std::io::stderr().is_terminal() {

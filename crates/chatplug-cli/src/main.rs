@@ -9,6 +9,7 @@ mod eval;
 mod generate;
 mod io;
 mod kb;
+mod model_choice;
 mod prompt;
 mod serve;
 mod sources;

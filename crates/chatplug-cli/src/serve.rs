@@ -13,9 +13,10 @@ use crate::sources::ConfigFile;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Model directory (config.json, weights, spiece.model or tokenizer.json).
+    /// Model directory (config.json, weights, spiece.model or tokenizer.json). Default:
+    /// `CHATPLUG_MODEL`, else the config file's `model` key, else models/chatplug-demo.
     #[arg(long)]
-    model: PathBuf,
+    model: Option<PathBuf>,
     /// Configuration file (TOML): the pipeline keys and the [server], [sessions],
     /// [search], [knowledge] tables; built-in defaults when omitted.
     #[arg(long)]
@@ -45,7 +46,8 @@ pub fn run(args: Args) -> Result<()> {
 
     // The data folder's `kb` is the knowledge base unless `[knowledge]` names one.
     let default_kb = args.data_dir.join("kb");
-    let (pipeline, generator) = load_engine(&args.model, "serve", || {
+    let model = crate::model_choice::choose_from_process(args.model.as_deref(), &file)?;
+    let (pipeline, generator) = load_engine(&model, "serve", || {
         load_pipeline_with_default_kb(args.config.as_deref(), Some(&default_kb))
     })?;
     std::fs::create_dir_all(&args.data_dir)

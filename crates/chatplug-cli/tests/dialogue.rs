@@ -91,3 +91,26 @@ fn prompt_remembers_the_users_name_by_default() {
     let reply = stdout_json(&chatplug_with_env(&["prompt"], &request.to_string(), &reference));
     assert!(!reply["passages"].to_string().contains("李雷"), "{reply}");
 }
+
+/// A script is echoed turn by turn; `--knowledge` and `#knowledge` put passages into
+/// the model's input, and `#knowledge` alone takes them out again.
+#[test]
+fn chat_scripts_take_knowledge() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("knowledge.txt");
+    std::fs::write(&file, "青川湖在星河镇北边。\n\n").unwrap();
+    let script = "#debug\n星河镇在哪里？\n#knowledge 蓝莓节在八月举办。\n蓝莓节是几月？\n#knowledge\n你好\n";
+    let file_arg = file.to_str().unwrap();
+    let out = chatplug(
+        &["chat", "--model", "fixtures/golden/models/relu_tied", "--knowledge", file_arg],
+        script,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("你> 星河镇在哪里？"), "{stdout}");
+    let turns: Vec<&str> = stdout.split("机器人> ").collect();
+    assert_eq!(turns.len(), 4, "{stdout}");
+    assert!(turns[1].contains("青川湖在星河镇北边"), "{stdout}");
+    assert!(turns[2].contains("蓝莓节在八月举办") && !turns[2].contains("青川湖"), "{stdout}");
+    assert!(!turns[3].contains("蓝莓节在八月举办。\""), "{stdout}");
+}

@@ -342,6 +342,10 @@ pub const ENV_PREFIX: &str = "CHATPLUG_";
 /// each component reads its own with [`component_table`].
 pub const COMPONENT_TABLES: &[&str] = &["search", "knowledge", "server", "sessions"];
 
+/// Top-level keys of the configuration file that the application reads, not the
+/// dialogue options: `model`, the model directory the command-line tool loads.
+pub const APPLICATION_KEYS: &[&str] = &["model"];
+
 /// Reads the table `name` (one of [`COMPONENT_TABLES`]) of a configuration file's
 /// text, with `CHATPLUG_<NAME>__<KEY>[__<SUBKEY>…]` overrides from `env` applied.
 /// An override value is parsed as a TOML value and taken as a plain string when it
@@ -429,7 +433,7 @@ impl Config {
         let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
             DialogueError::config(toml_error_key(&e), e.message().to_string())
         })?;
-        for name in COMPONENT_TABLES {
+        for name in COMPONENT_TABLES.iter().chain(APPLICATION_KEYS) {
             table.remove(*name);
         }
         let mut ignored = Vec::new();

@@ -324,7 +324,7 @@ fn load_reads_files_and_reports_missing_ones() {
 
 #[test]
 fn component_tables_are_left_to_their_components() {
-    let text = "core_chat_max_context_turns = 3\n[knowledge]\nbackend = \"embedded\"\n[knowledge.bing]\ntimeout_ms = 800\n[server]\nbind = \"127.0.0.1:1\"\n";
+    let text = "model = \"models/x\"\ncore_chat_max_context_turns = 3\n[knowledge]\nbackend = \"embedded\"\n[knowledge.bing]\ntimeout_ms = 800\n[server]\nbind = \"127.0.0.1:1\"\n";
     let config = chatplug_dialogue::Config::from_toml(text, std::path::Path::new(".")).unwrap();
     assert_eq!(config.core_chat_max_context_turns, 3);
 

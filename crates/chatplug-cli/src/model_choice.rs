@@ -1,0 +1,140 @@
+//! Which model directory `chat`, `serve` and `eval` load: `--model`, else the
+//! `CHATPLUG_MODEL` environment variable, else the configuration file's top-level
+//! `model` key (relative to the file's folder), else the demo model shipped in the
+//! repository (`models/chatplug-demo`), so a fresh clone talks to a trained model.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::sources::ConfigFile;
+
+/// The environment variable that names the model directory.
+pub const MODEL_ENV: &str = "CHATPLUG_MODEL";
+
+/// Where the demo model lives, relative to the repository root.
+pub const DEMO_MODEL: &str = "models/chatplug-demo";
+
+/// The repository this binary was built from: the demo model is found there when the
+/// current folder is elsewhere.
+const REPOSITORY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+/// How the model directory was chosen, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    Environment,
+    ConfigFile,
+    Demo,
+}
+
+/// The chosen model directory and why it was chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelChoice {
+    pub dir: PathBuf,
+    pub source: Source,
+}
+
+/// Chooses the model directory (see the module comment). `env_model` is the value of
+/// [`MODEL_ENV`], `cwd` the folder relative demo paths start from.
+pub fn choose(
+    flag: Option<&Path>,
+    env_model: Option<&str>,
+    config: &ConfigFile,
+    cwd: &Path,
+) -> Result<ModelChoice> {
+    if let Some(dir) = flag {
+        return Ok(ModelChoice { dir: dir.to_path_buf(), source: Source::Flag });
+    }
+    if let Some(dir) = env_model.filter(|v| !v.trim().is_empty()) {
+        return Ok(ModelChoice { dir: PathBuf::from(dir), source: Source::Environment });
+    }
+    if let Some(dir) = config_model(config)? {
+        return Ok(ModelChoice { dir, source: Source::ConfigFile });
+    }
+    for candidate in [cwd.join(DEMO_MODEL), Path::new(REPOSITORY).join(DEMO_MODEL)] {
+        if candidate.join("config.json").is_file() {
+            return Ok(ModelChoice { dir: candidate, source: Source::Demo });
+        }
+    }
+    bail!(
+        "no model given and the demo model is not at {DEMO_MODEL} (here or in {REPOSITORY}): \
+         pass --model DIR, set {MODEL_ENV}, or set `model` in the configuration file"
+    )
+}
+
+/// [`choose`] with the process's environment and current folder.
+pub fn choose_from_process(flag: Option<&Path>, config: &ConfigFile) -> Result<PathBuf> {
+    let env_model = std::env::var(MODEL_ENV).ok();
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let choice = choose(flag, env_model.as_deref(), config, &cwd)?;
+    if choice.source == Source::Demo {
+        tracing::info!(model = %choice.dir.display(), "no --model given: using the demo model");
+    }
+    Ok(choice.dir)
+}
+
+/// The file's top-level `model = "DIR"`, resolved against the file's folder.
+fn config_model(config: &ConfigFile) -> Result<Option<PathBuf>> {
+    if config.text.trim().is_empty() {
+        return Ok(None);
+    }
+    let table: toml::Table = config
+        .text
+        .parse()
+        .context("cannot read the configuration file as TOML")?;
+    match table.get("model") {
+        None => Ok(None),
+        Some(toml::Value::String(dir)) if !dir.trim().is_empty() => Ok(Some(config.dir.join(dir))),
+        Some(_) => bail!("configuration key `model` must be a non-empty string: the model directory"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str, dir: &str) -> ConfigFile {
+        ConfigFile { text: text.to_string(), dir: PathBuf::from(dir) }
+    }
+
+    fn demo_in(root: &Path) -> PathBuf {
+        let dir = root.join(DEMO_MODEL);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), "{}").unwrap();
+        dir
+    }
+
+    #[test]
+    fn flag_then_environment_then_file_then_demo() {
+        let tmp = tempfile::tempdir().unwrap();
+        let demo = demo_in(tmp.path());
+        let conf = file("model = \"m\"\n", "/etc/chatplug");
+        let choice = |flag: Option<&Path>, env: Option<&str>, c: &ConfigFile| {
+            choose(flag, env, c, tmp.path()).unwrap()
+        };
+        assert_eq!(choice(Some(Path::new("/f")), Some("/e"), &conf).dir, PathBuf::from("/f"));
+        assert_eq!(choice(None, Some("/e"), &conf).source, Source::Environment);
+        let from_file = choice(None, None, &conf);
+        assert_eq!(from_file.source, Source::ConfigFile);
+        assert_eq!(from_file.dir, PathBuf::from("/etc/chatplug/m"));
+        let demo_choice = choice(None, Some(" "), &file("", "."));
+        assert_eq!(demo_choice, ModelChoice { dir: demo, source: Source::Demo });
+    }
+
+    #[test]
+    fn the_repository_demo_model_is_found_from_any_folder() {
+        // The shipped model: found through the build's repository path.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let choice = choose(None, None, &file("", "."), elsewhere.path()).unwrap();
+        assert_eq!(choice.source, Source::Demo);
+        assert!(choice.dir.join("model.safetensors").is_file(), "{}", choice.dir.display());
+    }
+
+    #[test]
+    fn a_bad_model_key_is_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let err = choose(None, None, &file("model = 3\n", "."), tmp.path()).unwrap_err();
+        assert!(err.to_string().contains("`model`"), "{err}");
+    }
+}
