@@ -1,7 +1,7 @@
 //! `chatplug chat`: a terminal conversation with multi-turn memory. Commands: `#exit`,
 //! `#reset`, `#debug` (toggle passages, search results, evidence, timings), `#profile`,
 //! `#knowledge TEXT` (send TEXT as knowledge with the following turns; `#knowledge`
-//! alone forgets it). Standard input that is not a terminal is a script: one line per
+//! alone forgets it), `#persona FACTS` (the bot profile from now on; alone: none). Standard input that is not a terminal is a script: one line per
 //! turn or command, echoed, so `chatplug chat < conversation.txt` prints a transcript.
 
 use std::io::IsTerminal;
@@ -37,7 +37,7 @@ pub struct Args {
 }
 
 const HELP: &str = "commands: #exit, #reset (forget the conversation), #debug (toggle details), #profile, \
-#knowledge TEXT (knowledge for the next turns; alone: none)";
+#knowledge TEXT (knowledge for the next turns; alone: none), #persona FACTS (the bot profile; alone: none)";
 
 /// Where the turns come from: the line editor on a terminal, plain lines (echoed after
 /// the prompt, for a readable transcript) from a script.
@@ -113,6 +113,14 @@ pub fn run(args: Args) -> Result<()> {
             "#knowledge" => {
                 session.knowledge.clear();
                 println!("(no knowledge)");
+            }
+            "#persona" => {
+                session.bot_profile.clear();
+                println!("(no persona)");
+            }
+            _ if line.starts_with("#persona ") => {
+                session.bot_profile = line["#persona ".len()..].trim().to_string();
+                println!("(persona: {})", session.bot_profile);
             }
             _ if line.starts_with("#knowledge ") => {
                 let text = line["#knowledge ".len()..].trim().to_string();

@@ -99,7 +99,7 @@ fn chat_scripts_take_knowledge() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("knowledge.txt");
     std::fs::write(&file, "青川湖在星河镇北边。\n\n").unwrap();
-    let script = "#debug\n星河镇在哪里？\n#knowledge 蓝莓节在八月举办。\n蓝莓节是几月？\n#knowledge\n你好\n";
+    let script = "#debug\n星河镇在哪里？\n#knowledge 蓝莓节在八月举办。\n蓝莓节是几月？\n#knowledge\n#persona 我叫林小满;我是面包师\n你是做什么的？\n";
     let file_arg = file.to_str().unwrap();
     let out = chatplug(
         &["chat", "--model", "fixtures/golden/models/relu_tied", "--knowledge", file_arg],
@@ -113,4 +113,5 @@ fn chat_scripts_take_knowledge() {
     assert!(turns[1].contains("青川湖在星河镇北边"), "{stdout}");
     assert!(turns[2].contains("蓝莓节在八月举办") && !turns[2].contains("青川湖"), "{stdout}");
     assert!(!turns[3].contains("蓝莓节在八月举办。\""), "{stdout}");
+    assert!(turns[3].contains("林小满"), "{stdout}");
 }
