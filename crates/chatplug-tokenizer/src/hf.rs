@@ -227,14 +227,37 @@ pub(crate) const SPECIAL_ATTRS: [&str; 7] = [
     "mask_token",
 ];
 
+/// One entry of a directory's added-token table (`added_tokens.json`, or
+/// `tokenizer_config.json`'s `added_tokens_decoder`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct AddedEntry {
+    pub content: String,
+    pub id: u32,
+    /// `(lstrip, rstrip)` of an `added_tokens_decoder` entry; `None` for an
+    /// `added_tokens.json` entry (a plain string).
+    pub strip: Option<(bool, bool)>,
+}
+
+/// Where the added-token table was read from (for error messages).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct AddedSource {
+    pub path: PathBuf,
+    /// `Some("added_tokens_decoder")` when the table is a key of `path`.
+    pub key: Option<&'static str>,
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct HfConfig {
     /// In `SPECIAL_TOKENS_ATTRIBUTES` order (bos, eos, unk, sep, pad, cls, mask).
     pub attrs: [Option<TokenSpec>; 7],
     pub additional: Vec<TokenSpec>,
     pub extra_ids: u32,
-    /// added_tokens.json: (token, index) sorted by index.
-    pub added_tokens: Vec<(String, u32)>,
+    /// The added-token table sorted by id: `tokenizer_config.json`'s
+    /// `added_tokens_decoder` when it has one (transformers >= 4.34), else
+    /// `added_tokens.json`.
+    pub added_tokens: Vec<AddedEntry>,
+    /// The file `added_tokens` come from (`None` when there is none).
+    pub added_source: Option<AddedSource>,
 }
 
 impl Default for HfConfig {
@@ -250,6 +273,7 @@ impl Default for HfConfig {
                 .collect(),
             extra_ids: 100,
             added_tokens: Vec::new(),
+            added_source: None,
         }
     }
 }
@@ -302,6 +326,42 @@ fn parse_token_list(path: &Path, key: &str, v: &Value) -> Result<Vec<TokenSpec>,
     }
 }
 
+/// `tokenizer_config.json`'s `added_tokens_decoder`: `{"<id>": {"content": ...,
+/// "lstrip": ..., "rstrip": ..., "normalized": ..., "special": ...,
+/// "single_word": ...}}`, sorted by id.
+fn parse_added_tokens_decoder(path: &Path, v: &Value) -> Result<Vec<AddedEntry>, TokenizerError> {
+    const KEY: &str = "added_tokens_decoder";
+    let o = v.as_object().ok_or_else(|| {
+        cfg_err(
+            path,
+            format!("`{KEY}` must be an object {{\"id\": AddedToken}}, found {v}"),
+        )
+    })?;
+    let mut list = Vec::with_capacity(o.len());
+    for (id_str, tok) in o {
+        let id = id_str.parse::<u32>().map_err(|_| {
+            cfg_err(
+                path,
+                format!("`{KEY}`: key {id_str:?} is not a token id (a non-negative integer)"),
+            )
+        })?;
+        if !tok.is_object() {
+            return Err(cfg_err(
+                path,
+                format!("`{KEY}`: entry {id_str:?} must be an AddedToken object, found {tok}"),
+            ));
+        }
+        let spec = parse_token(path, &format!("{KEY}[{id_str:?}]"), tok)?;
+        list.push(AddedEntry {
+            content: spec.content,
+            id,
+            strip: spec.added_token,
+        });
+    }
+    list.sort_by_key(|e| e.id);
+    Ok(list)
+}
+
 fn read_json(path: &Path) -> Result<Value, TokenizerError> {
     let text = std::fs::read_to_string(path).map_err(|source| TokenizerError::Io {
         path: path.to_path_buf(),
@@ -314,7 +374,13 @@ fn read_json(path: &Path) -> Result<Value, TokenizerError> {
 }
 
 impl HfConfig {
-    /// Reads the optional config files of a model directory.
+    /// Reads the optional config files of a model directory, as transformers'
+    /// `from_pretrained` does: when `tokenizer_config.json` has an
+    /// `added_tokens_decoder` (written by transformers >= 4.34, together with
+    /// every special token), that table is the added-token table and, like HF,
+    /// `special_tokens_map.json` and `added_tokens.json` are not read; otherwise
+    /// (transformers < 4.34) `special_tokens_map.json` overrides the special
+    /// tokens and `added_tokens.json` is the table.
     pub(crate) fn from_dir(dir: &Path) -> Result<Self, TokenizerError> {
         let mut cfg = HfConfig::default();
         // 1) tokenizer_config.json: keyword arguments of T5Tokenizer.__init__.
@@ -380,6 +446,18 @@ impl HfConfig {
                     list
                 }
             };
+            if let Some(d) = o.get("added_tokens_decoder") {
+                if !d.is_null() {
+                    cfg.added_tokens = parse_added_tokens_decoder(&tc_path, d)?;
+                    cfg.added_source = Some(AddedSource {
+                        path: tc_path.clone(),
+                        key: Some("added_tokens_decoder"),
+                    });
+                }
+            }
+        }
+        if cfg.added_source.is_some() {
+            return Ok(cfg);
         }
         // 2) special_tokens_map.json overrides the attributes.
         let sm_path = dir.join("special_tokens_map.json");
@@ -422,10 +500,18 @@ impl HfConfig {
                             format!("id of {tok:?} must be a non-negative integer, found {id}"),
                         )
                     })?;
-                list.push((tok.clone(), id));
+                list.push(AddedEntry {
+                    content: tok.clone(),
+                    id,
+                    strip: None,
+                });
             }
-            list.sort_by_key(|x| x.1);
+            list.sort_by_key(|x| x.id);
             cfg.added_tokens = list;
+            cfg.added_source = Some(AddedSource {
+                path: at_path,
+                key: None,
+            });
         }
         Ok(cfg)
     }

@@ -242,6 +242,15 @@ impl Tokenizer {
     /// Loads from a model directory: `spiece.model` (+ `tokenizer_config.json` /
     /// `special_tokens_map.json` / `added_tokens.json` if present) is preferred;
     /// otherwise `tokenizer.json`.
+    ///
+    /// Directories saved by transformers >= 4.34 load too: their
+    /// `tokenizer_config.json` `added_tokens_decoder` is then the added-token table
+    /// (with its lstrip/rstrip; `special_tokens_map.json` and `added_tokens.json`
+    /// are not read, as in transformers). Entries of the table (either file) at the
+    /// id their token already has (`<extra_id_N>`, `<pad>`, `</s>`, `<unk>`) add
+    /// nothing; entries at the next free id add the token; a token at an id that
+    /// holds another token, an id past the next free one, or a token that already
+    /// has another id is a [`TokenizerError::Config`] naming the token and the file.
     pub fn from_dir(dir: &Path) -> Result<Tokenizer, TokenizerError> {
         if !dir.is_dir() {
             return Err(TokenizerError::Io {
@@ -382,25 +391,80 @@ impl Tokenizer {
                 }
             };
 
-        for (tok, index) in &cfg.added_tokens {
+        // The directory's added-token table, in id order. A token listed at the id
+        // it already has (T5's `<extra_id_N>`, `<pad>`/`</s>`/`<unk>`, or a token
+        // added by an earlier entry: transformers >= 4.34 lists them all) adds
+        // nothing; a token at the next free id is added (transformers 4.13's
+        // `added_tokens.json`); anything else contradicts the vocabulary.
+        // Every listed token is matched whole (no-split), and its whitespace
+        // stripping is the entry's: `added_tokens_decoder`'s lstrip/rstrip; for an
+        // `added_tokens.json` entry at an existing id none (only transformers
+        // >= 4.34 writes those, and it reads them as `AddedToken(lstrip=False,
+        // rstrip=False)`); an `added_tokens.json` entry at a new id keeps
+        // transformers 4.13's rules (set below from the special-token configs).
+        for entry in &cfg.added_tokens {
+            let tok = &entry.content;
+            let index = entry.id;
             let cur_len = t.vocab_size + t.added_encoder.len() as u32;
-            if *index != cur_len {
-                return Err(TokenizerError::Config {
-                    path: cfg_path.join("added_tokens.json"),
-                    message: format!(
-                        "non-consecutive added token {tok:?}: should have index {cur_len} but has index {index}"
-                    ),
-                });
-            }
             let special = special_strings.contains(tok);
-            add_tokens(&mut t, &mut no_split, std::slice::from_ref(tok), special);
+            if index < cur_len {
+                match t.id_to_token(index) {
+                    Some(held) if held == *tok => {
+                        if !no_split.contains(tok) {
+                            no_split.push(tok.clone());
+                        }
+                        let rule = entry.strip.unwrap_or((false, false));
+                        t.strip_rules.insert(tok.clone(), rule);
+                        continue;
+                    }
+                    held => {
+                        let held = held.map_or_else(|| "nothing".to_string(), |h| format!("{h:?}"));
+                        return Err(added_token_error(
+                            &cfg,
+                            cfg_path,
+                            format!(
+                                "added token {tok:?} has id {index}, but id {index} is already {held} \
+                                 (a new token must take the next free id, {cur_len})"
+                            ),
+                        ));
+                    }
+                }
+            } else if index > cur_len {
+                return Err(added_token_error(
+                    &cfg,
+                    cfg_path,
+                    format!(
+                        "non-consecutive added token {tok:?}: should have index {cur_len} but has index {index} \
+                         (no token would have id {cur_len})"
+                    ),
+                ));
+            } else {
+                add_tokens(&mut t, &mut no_split, std::slice::from_ref(tok), special);
+                if t.added_encoder.get(tok) != Some(&index) {
+                    let have = t
+                        .convert_token(tok)
+                        .map_or_else(|| "another id".to_string(), |i| format!("id {i}"));
+                    return Err(added_token_error(
+                        &cfg,
+                        cfg_path,
+                        format!(
+                            "added token {tok:?} has the new id {index}, but it is already in the vocabulary as {have}"
+                        ),
+                    ));
+                }
+            }
+            if let Some(rule) = entry.strip {
+                t.strip_rules.insert(tok.clone(), rule);
+            }
         }
         // sanitize_special_tokens()
         add_tokens(&mut t, &mut no_split, &special_strings, true);
 
         for s in &specials {
             if let Some(rule) = s.added_token {
-                t.strip_rules.insert(s.content.clone(), rule);
+                // The added-token table's flags win (transformers >= 4.34 replaces
+                // the special tokens by its AddedTokens).
+                t.strip_rules.entry(s.content.clone()).or_insert(rule);
             }
         }
         t.split_trie = SplitTrie::new(no_split.iter().map(String::as_str));
@@ -629,6 +693,23 @@ impl std::fmt::Debug for Tokenizer {
             .field("eos_id", &self.eos_id)
             .field("unk_id", &self.unk_id)
             .finish()
+    }
+}
+
+/// An error about the added-token table, naming its file (and key).
+fn added_token_error(cfg: &HfConfig, cfg_path: &Path, message: String) -> TokenizerError {
+    match &cfg.added_source {
+        Some(src) => TokenizerError::Config {
+            path: src.path.clone(),
+            message: match src.key {
+                Some(key) => format!("`{key}`: {message}"),
+                None => message,
+            },
+        },
+        None => TokenizerError::Config {
+            path: cfg_path.to_path_buf(),
+            message,
+        },
     }
 }
 

@@ -198,6 +198,118 @@ fn corrupt_config_files() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Added-token tables that contradict the vocabulary: a token at an id that holds
+/// another token, a gap after the last id, a token that already has another id.
+/// Entries at a token's own id (transformers >= 4.34 lists `<extra_id_N>`,
+/// `<pad>`, `</s>`, `<unk>` that way) and at the next free id load.
+#[test]
+fn added_token_conflicts() {
+    let dir = temp_dir("added");
+    std::fs::copy(
+        fixtures().join("tokenizer/spiece.model"),
+        dir.join("spiece.model"),
+    )
+    .unwrap();
+    let at = dir.join("added_tokens.json");
+    let bad = |json: &str, words: &[&str]| {
+        std::fs::write(&at, json).unwrap();
+        let e = err_of(Tokenizer::from_dir(&dir));
+        assert!(matches!(e, TokenizerError::Config { .. }), "{e:?}");
+        assert_mentions(&e, &at, words);
+    };
+    // An id that holds a different piece / extra id / added token.
+    bad(r#"{"<new>": 5}"#, &["\"<new>\"", "id 5", "1600"]);
+    bad(
+        r#"{"<extra_id_0>": 1599, "<extra_id_1>": 1599}"#,
+        &["\"<extra_id_1>\"", "1599", "\"<extra_id_0>\""],
+    );
+    bad(
+        r#"{"<a>": 1600, "<b>": 1600}"#,
+        &["\"<b>\"", "1600", "\"<a>\""],
+    );
+    // A gap: an id beyond the current length.
+    bad(r#"{"<new>": 1601}"#, &["\"<new>\"", "1601", "1600"]);
+    bad(
+        r#"{"<a>": 1600, "<b>": 1602}"#,
+        &["\"<b>\"", "1602", "1601"],
+    );
+    // A token already in the vocabulary listed at the next free id.
+    bad(
+        r#"{"<extra_id_0>": 1600}"#,
+        &["\"<extra_id_0>\"", "1600", "1599"],
+    );
+    bad(r#"{"</s>": 1600}"#, &["\"</s>\"", "1600", "id 1"]);
+
+    // Consistent tables load: existing ids add nothing, the next free id adds.
+    std::fs::write(
+        &at,
+        r#"{"<extra_id_0>": 1599, "</s>": 1, "<a>": 1600, "<b>": 1601}"#,
+    )
+    .unwrap();
+    let tok = Tokenizer::from_dir(&dir).unwrap();
+    assert_eq!(tok.len(), 1602);
+    assert_eq!(tok.token_to_id("<b>"), Some(1601));
+    assert_eq!(
+        tok.encode("x<b>y<extra_id_0>"),
+        tok.encode("x <b> y <extra_id_0>")
+    );
+    std::fs::remove_file(&at).unwrap();
+
+    // The same rules for tokenizer_config.json's added_tokens_decoder.
+    let tc = dir.join("tokenizer_config.json");
+    let entry = |content: &str| {
+        format!(
+            r#"{{"content": "{content}", "lstrip": false, "normalized": false, "rstrip": false, "single_word": false, "special": true}}"#
+        )
+    };
+    let bad_tc = |decoder: &str, words: &[&str]| {
+        std::fs::write(
+            &tc,
+            format!(r#"{{"extra_ids": 100, "added_tokens_decoder": {decoder}}}"#),
+        )
+        .unwrap();
+        let e = err_of(Tokenizer::from_dir(&dir));
+        assert!(matches!(e, TokenizerError::Config { .. }), "{e:?}");
+        assert_mentions(&e, &tc, &[&["added_tokens_decoder"], words].concat());
+    };
+    bad_tc(
+        &format!(r#"{{"2": {}}}"#, entry("<new>")),
+        &["\"<new>\"", "id 2", "\"<unk>\""],
+    );
+    bad_tc(
+        &format!(r#"{{"1599": {}}}"#, entry("<extra_id_1>")),
+        &["\"<extra_id_1>\"", "1599", "\"<extra_id_0>\""],
+    );
+    bad_tc(
+        &format!(r#"{{"1700": {}}}"#, entry("<new>")),
+        &["\"<new>\"", "1700", "1600"],
+    );
+    bad_tc(&format!(r#"{{"x": {}}}"#, entry("<new>")), &["\"x\""]);
+    bad_tc(r#"{"1600": "<new>"}"#, &["1600", "AddedToken"]);
+    bad_tc(r#"[1, 2]"#, &["object"]);
+    bad_tc(
+        r#"{"1600": {"content": "<new>", "single_word": true}}"#,
+        &["<new>", "single_word"],
+    );
+
+    // As in transformers, a tokenizer_config.json with added_tokens_decoder makes
+    // added_tokens.json (and special_tokens_map.json) unused.
+    std::fs::write(
+        &tc,
+        format!(
+            r#"{{"extra_ids": 100, "added_tokens_decoder": {{"1599": {}, "1600": {}}}}}"#,
+            entry("<extra_id_0>"),
+            entry("<a>")
+        ),
+    )
+    .unwrap();
+    std::fs::write(&at, r#"{"<new>": 5}"#).unwrap();
+    let tok = Tokenizer::from_dir(&dir).unwrap();
+    assert_eq!(tok.len(), 1601);
+    assert_eq!(tok.token_to_id("<a>"), Some(1600));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn corrupt_tokenizer_json() {
     let dir = temp_dir("json");
