@@ -143,6 +143,9 @@ mod defaults {
     }
 }
 
+/// At most 2^37 parameters (about 137 billion, 550 GB in f32).
+const MAX_PARAMETERS: u128 = 1 << 37;
+
 impl T5Config {
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
@@ -197,6 +200,24 @@ impl T5Config {
                 return Err(bad(field, "must be greater than 0".to_string()));
             }
         }
+        // Upper bounds far above any published T5 (mT5-XXL: d_model 4096, d_ff 10240,
+        // vocab 250112, 24 layers, 64 heads): a config beyond them is broken or hostile and
+        // is refused before anything is sized from it.
+        for (field, value, limit) in [
+            ("vocab_size", raw.vocab_size, 1 << 22),
+            ("d_model", raw.d_model, 1 << 16),
+            ("d_kv", raw.d_kv, 1 << 14),
+            ("d_ff", raw.d_ff, 1 << 18),
+            ("num_heads", raw.num_heads, 1 << 10),
+            ("num_layers", raw.num_layers, 1 << 10),
+            ("num_decoder_layers", raw.num_decoder_layers.unwrap_or(0), 1 << 10),
+            ("relative_attention_num_buckets", raw.relative_attention_num_buckets, 1 << 12),
+            ("relative_attention_max_distance", raw.relative_attention_max_distance, 1 << 20),
+        ] {
+            if value > limit {
+                return Err(bad(field, format!("{value} is beyond the supported maximum {limit}")));
+            }
+        }
         if !(raw.layer_norm_epsilon > 0.0) {
             return Err(bad("layer_norm_epsilon", "must be positive".to_string()));
         }
@@ -212,7 +233,7 @@ impl T5Config {
             Some(EosIds::One(id)) => vec![id],
             Some(EosIds::Many(ids)) => ids,
         };
-        Ok(T5Config {
+        let config = T5Config {
             vocab_size: raw.vocab_size,
             d_model: raw.d_model,
             d_kv: raw.d_kv,
@@ -232,7 +253,16 @@ impl T5Config {
             decoder_start_token_id: raw.decoder_start_token_id.unwrap_or(pad_token_id),
             dropout_rate: raw.dropout_rate,
             initializer_factor: raw.initializer_factor,
-        })
+        };
+        // Each dimension is bounded above, so these products cannot overflow.
+        let parameters: u128 = config.parameters().iter().map(|p| p.elem_count() as u128).sum();
+        if parameters > MAX_PARAMETERS {
+            return Err(bad(
+                "(config)",
+                format!("describes {parameters} parameters, beyond the supported maximum {MAX_PARAMETERS}"),
+            ));
+        }
+        Ok(config)
     }
 
     /// Relative position buckets of a `q_len` × `k_len` grid of query/key positions
@@ -303,5 +333,16 @@ mod tests {
         assert!(err.to_string().contains("config.json"), "{err}");
         let err = parse(r#"{"num_heads":0}"#).unwrap_err();
         assert!(err.to_string().contains("num_heads"), "{err}");
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_before_allocating() {
+        let err = parse(r#"{"d_model":1000000000000}"#).unwrap_err();
+        assert!(err.to_string().contains("d_model") && err.to_string().contains("maximum"), "{err}");
+        let err = parse(r#"{"num_decoder_layers":100000}"#).unwrap_err();
+        assert!(err.to_string().contains("num_decoder_layers"), "{err}");
+        // Each size allowed, together too many: 1000 layers of d_model 65536, d_ff 262144.
+        let err = parse(r#"{"d_model":65536,"d_ff":262144,"num_layers":1000,"d_kv":64,"num_heads":64}"#).unwrap_err();
+        assert!(err.to_string().contains("parameters"), "{err}");
     }
 }
