@@ -13,7 +13,7 @@ use rustyline::error::ReadlineError;
 use serde_json::json;
 
 use crate::engine::load_engine;
-use crate::prompt::load_pipeline;
+use crate::prompt::load_pipeline_from;
 use crate::sources::ConfigFile;
 
 #[derive(clap::Args)]
@@ -86,7 +86,7 @@ const PROMPT: &str = "你> ";
 pub fn run(args: Args) -> Result<()> {
     let file = ConfigFile::read(args.config.as_deref())?;
     let model = crate::model_choice::choose_from_process(args.model.as_deref(), &file)?;
-    let (pipeline, generator) = load_engine(&model, "chat", || load_pipeline(args.config.as_deref()))?;
+    let (pipeline, generator) = load_engine(&model, "chat", || load_pipeline_from(&file, None))?;
     let mut session = Session::with_profiles(args.bot_profile, args.user_profile);
     if let Some(path) = &args.knowledge {
         session.knowledge = read_knowledge(path)?;

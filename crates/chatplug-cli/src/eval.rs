@@ -14,7 +14,7 @@ use chatplug_eval::{data::EVAL_FIELDS, Item, Record};
 use serde_json::{json, Value};
 
 use crate::engine::load_engine;
-use crate::prompt::load_pipeline;
+use crate::prompt::load_pipeline_from;
 use crate::sources::ConfigFile;
 
 #[derive(clap::Args)]
@@ -67,7 +67,7 @@ pub fn run(args: Args) -> Result<()> {
             let n = args
                 .limit
                 .map_or(items.len(), |l| l.min(items.len() as u64) as usize);
-            run_model(&items[..n], &requests[..n], &model, &args)?
+            run_model(&items[..n], &requests[..n], &model, &file, &args)?
         }
     };
     let report = chatplug_eval::report(&records);
@@ -112,6 +112,7 @@ fn run_model(
     items: &[Item],
     requests: &[ChatRequest],
     model: &Path,
+    config: &ConfigFile,
     args: &Args,
 ) -> Result<Vec<Record>> {
     let mut out = match &args.out {
@@ -122,7 +123,7 @@ fn run_model(
         }
         None => None,
     };
-    let (pipeline, generator) = load_engine(model, "eval", || load_pipeline(args.config.as_deref()))?;
+    let (pipeline, generator) = load_engine(model, "eval", || load_pipeline_from(config, None))?;
     let progress = std::io::stderr().is_terminal();
     let mut records = Vec::with_capacity(items.len());
     for (n, (item, request)) in items.iter().zip(requests).enumerate() {

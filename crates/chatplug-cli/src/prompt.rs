@@ -9,6 +9,7 @@ use chatplug_dialogue::{ChatPipeline, Config};
 
 use crate::engine::NoEosTokenizer;
 use crate::io::{load_tokenizer, read_request};
+use crate::sources::ConfigFile;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -42,18 +43,17 @@ pub fn run(args: Args) -> Result<()> {
 /// The dialogue pipeline of a configuration file (built-in defaults when `None`), with
 /// the knowledge sources its `[search]` and `[knowledge]` tables name.
 pub fn load_pipeline(config: Option<&std::path::Path>) -> Result<ChatPipeline> {
-    load_pipeline_with_default_kb(config, None)
+    load_pipeline_from(&ConfigFile::read(config)?, None)
 }
 
-/// [`load_pipeline`], with `default_kb` used as the embedded knowledge base when the
-/// configuration names none and a knowledge base exists there (`serve`'s data folder).
-pub fn load_pipeline_with_default_kb(
-    config: Option<&std::path::Path>,
-    default_kb: Option<&std::path::Path>,
-) -> Result<ChatPipeline> {
-    let pipeline_config = Config::load(config).context("bad pipeline configuration")?;
+/// [`load_pipeline`] from a configuration file already read (commands that also take
+/// other settings from it read it once), with `default_kb` used as the embedded
+/// knowledge base when the configuration names none and a knowledge base exists there
+/// (`serve`'s data folder).
+pub fn load_pipeline_from(file: &ConfigFile, default_kb: Option<&std::path::Path>) -> Result<ChatPipeline> {
+    let pipeline_config = Config::from_toml_with_env(&file.text, &file.dir, std::env::vars())
+        .context("bad pipeline configuration")?;
     let pipeline =
         ChatPipeline::new(pipeline_config).context("cannot set up the dialogue pipeline")?;
-    let sources = crate::sources::ConfigFile::read(config)?;
-    crate::sources::attach(pipeline, &sources, default_kb)
+    crate::sources::attach(pipeline, file, default_kb)
 }

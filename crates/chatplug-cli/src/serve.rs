@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use chatplug_server::{open_store, Server, ServerConfig, SessionsConfig};
 
 use crate::engine::load_engine;
-use crate::prompt::load_pipeline_with_default_kb;
+use crate::prompt::load_pipeline_from;
 use crate::sources::ConfigFile;
 
 #[derive(clap::Args)]
@@ -48,7 +48,7 @@ pub fn run(args: Args) -> Result<()> {
     let default_kb = args.data_dir.join("kb");
     let model = crate::model_choice::choose_from_process(args.model.as_deref(), &file)?;
     let (pipeline, generator) = load_engine(&model, "serve", || {
-        load_pipeline_with_default_kb(args.config.as_deref(), Some(&default_kb))
+        load_pipeline_from(&file, Some(&default_kb))
     })?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create the data folder {}", args.data_dir.display()))?;
