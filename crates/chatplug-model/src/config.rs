@@ -187,35 +187,26 @@ impl T5Config {
                     ),
                 )
             })?;
-        for (field, value) in [
-            ("vocab_size", raw.vocab_size),
-            ("d_model", raw.d_model),
-            ("d_kv", raw.d_kv),
-            ("d_ff", raw.d_ff),
-            ("num_heads", raw.num_heads),
-            ("num_layers", raw.num_layers),
-            ("relative_attention_num_buckets", raw.relative_attention_num_buckets),
+        // Sizes from 1 (0 where a missing key reads as 0) up to bounds far above any
+        // published T5 (mT5-XXL: d_model 4096, d_ff 10240, vocab 250112, 24 layers, 64
+        // heads): a config beyond them is broken or hostile and is refused before
+        // anything is sized from it.
+        for (field, value, min, max) in [
+            ("vocab_size", raw.vocab_size, 1, 1 << 22),
+            ("d_model", raw.d_model, 1, 1 << 16),
+            ("d_kv", raw.d_kv, 1, 1 << 14),
+            ("d_ff", raw.d_ff, 1, 1 << 18),
+            ("num_heads", raw.num_heads, 1, 1 << 10),
+            ("num_layers", raw.num_layers, 1, 1 << 10),
+            ("num_decoder_layers", raw.num_decoder_layers.unwrap_or(0), 0, 1 << 10),
+            ("relative_attention_num_buckets", raw.relative_attention_num_buckets, 1, 1 << 12),
+            ("relative_attention_max_distance", raw.relative_attention_max_distance, 0, 1 << 20),
         ] {
-            if value == 0 {
+            if value < min {
                 return Err(bad(field, "must be greater than 0".to_string()));
             }
-        }
-        // Upper bounds far above any published T5 (mT5-XXL: d_model 4096, d_ff 10240,
-        // vocab 250112, 24 layers, 64 heads): a config beyond them is broken or hostile and
-        // is refused before anything is sized from it.
-        for (field, value, limit) in [
-            ("vocab_size", raw.vocab_size, 1 << 22),
-            ("d_model", raw.d_model, 1 << 16),
-            ("d_kv", raw.d_kv, 1 << 14),
-            ("d_ff", raw.d_ff, 1 << 18),
-            ("num_heads", raw.num_heads, 1 << 10),
-            ("num_layers", raw.num_layers, 1 << 10),
-            ("num_decoder_layers", raw.num_decoder_layers.unwrap_or(0), 1 << 10),
-            ("relative_attention_num_buckets", raw.relative_attention_num_buckets, 1 << 12),
-            ("relative_attention_max_distance", raw.relative_attention_max_distance, 1 << 20),
-        ] {
-            if value > limit {
-                return Err(bad(field, format!("{value} is beyond the supported maximum {limit}")));
+            if value > max {
+                return Err(bad(field, format!("{value} is beyond the supported maximum {max}")));
             }
         }
         if !(raw.layer_norm_epsilon > 0.0) {
