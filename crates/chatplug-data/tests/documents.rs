@@ -26,6 +26,19 @@ fn documents() -> Vec<String> {
         .collect()
 }
 
+/// The documents' tokens, one after another, each without its EOS: what the pieces
+/// of every objective put back together must give.
+fn document_tokens(tok: &chatplug_tokenizer::Tokenizer) -> Vec<u32> {
+    documents()
+        .iter()
+        .flat_map(|d| {
+            let mut ids = tok.encode(d);
+            ids.pop();
+            ids
+        })
+        .collect()
+}
+
 fn span_options(seed: u64) -> DataOptions {
     DataOptions {
         objective: Some(Objective::SpanCorruption),
@@ -92,14 +105,7 @@ fn span_corruption_is_reconstructable_in_sentinel_order() {
         assert_eq!(e.labels[0], sentinels[0], "targets start with <extra_id_0>");
         rebuilt.extend(reconstruct(e, &sentinels));
     }
-    let expected: Vec<u32> = documents()
-        .iter()
-        .flat_map(|d| {
-            let mut ids = tok.encode(d);
-            ids.pop();
-            ids
-        })
-        .collect();
+    let expected = document_tokens(&tok);
     assert_eq!(rebuilt, expected);
     assert_eq!(stats.truncated_passages, 0);
     let density = stats.noise_fraction.unwrap();
@@ -187,14 +193,7 @@ fn prefix_lm_splits_documents_into_beginning_and_rest() {
         split_points.len() > 3,
         "split points vary: {split_points:?}"
     );
-    let expected: Vec<u32> = documents()
-        .iter()
-        .flat_map(|d| {
-            let mut ids = tok.encode(d);
-            ids.pop();
-            ids
-        })
-        .collect();
+    let expected = document_tokens(&tok);
     assert_eq!(rebuilt, expected);
     assert_eq!((stats.truncated_passages, stats.truncated_labels), (0, 0));
 }
