@@ -113,9 +113,9 @@ pub fn gelu_tanh(x: &Tensor) -> candle_core::Result<Option<Tensor>> {
 }
 
 /// A [13/6] odd rational approximation of tanh on [-7.9053, 7.9053] (saturated outside),
-/// the fit Eigen uses for float.
+/// the fit Eigen uses for float. Public for the trainer's fused GELU and its derivative.
 #[inline(always)]
-fn fast_tanh(x: f32) -> f32 {
+pub fn fast_tanh(x: f32) -> f32 {
     const CLAMP: f32 = 7.905_311;
     let x = x.clamp(-CLAMP, CLAMP);
     let x2 = x * x;

@@ -12,6 +12,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod examples;
+pub mod fused;
 pub mod log;
 pub mod model;
 pub mod ops;

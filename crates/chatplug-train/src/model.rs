@@ -153,8 +153,12 @@ impl<'p> FidT5Train<'p> {
     fn feed_forward<R: Rng>(&self, prefix: &str, x: &Tensor, dropout: &mut MaybeDropout<'_, R>) -> Result<Tensor> {
         let c = self.config;
         let hidden = if c.is_gated {
-            let gate = activate(&ops::linear(x, self.p(&format!("{prefix}.wi_0.weight")))?, c.activation)?;
-            (gate * ops::linear(x, self.p(&format!("{prefix}.wi_1.weight")))?)?
+            let gate = ops::linear(x, self.p(&format!("{prefix}.wi_0.weight")))?;
+            let up = ops::linear(x, self.p(&format!("{prefix}.wi_1.weight")))?;
+            match c.activation {
+                Activation::GeluTanh => ops::gated_gelu_tanh(&gate, &up)?,
+                activation => (activate(&gate, activation)? * up)?,
+            }
         } else {
             activate(&ops::linear(x, self.p(&format!("{prefix}.wi.weight")))?, c.activation)?
         };
@@ -174,8 +178,7 @@ fn activate(x: &Tensor, activation: Activation) -> candle_core::Result<Tensor> {
     match activation {
         Activation::Relu => x.relu(),
         Activation::GeluErf => x.gelu_erf(),
-        // candle's `gelu` is the tanh approximation (HF `gelu_new`).
-        Activation::GeluTanh => x.gelu(),
+        Activation::GeluTanh => ops::gelu_tanh(x),
         Activation::Silu => x.silu(),
     }
 }

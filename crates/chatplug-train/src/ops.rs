@@ -2,10 +2,18 @@
 //!
 //! candle-nn's fused `softmax_last_dim`, `rms_norm` and `layer_norm` (what inference uses)
 //! record no backward: gradients upstream of them would silently vanish. Everything here is
-//! composed of differentiable primitives, in the order of HF's arithmetic.
+//! composed of differentiable primitives, in the order of HF's arithmetic, or on the CPU
+//! one of `fused`'s kernels with a hand-written backward of the same arithmetic.
 
 use candle_core::{DType, Device, Tensor, D};
 use rand::Rng;
+
+use crate::fused;
+
+/// Whether the fused CPU kernels apply: f32 tensors on the CPU.
+fn fusable(tensors: &[&Tensor]) -> bool {
+    tensors.iter().all(|t| matches!(t.device(), Device::Cpu) && t.dtype() == DType::F32)
+}
 
 /// `x @ w^T` over the last dimension of `x` (any rank ≥ 2), `w` as stored: (out, in).
 pub fn linear(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
@@ -20,6 +28,9 @@ pub fn linear(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
 
 /// HF `T5LayerNorm`: `weight * x / sqrt(mean(x²) + eps)`, no mean subtraction, no bias.
 pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> candle_core::Result<Tensor> {
+    if fusable(&[x, weight]) {
+        return x.contiguous()?.apply_op2(&weight.contiguous()?, fused::RmsNorm { eps: eps as f32 });
+    }
     let variance = x.sqr()?.mean_keepdim(D::Minus1)?;
     let scale = (variance + eps)?.sqrt()?.recip()?;
     x.broadcast_mul(&scale)?.broadcast_mul(weight)
@@ -28,10 +39,29 @@ pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> candle_core::Result<Te
 /// Softmax over the last dimension. The row maximum is subtracted for range only; it is
 /// detached because softmax does not depend on it (its gradient through it is zero).
 pub fn softmax(x: &Tensor) -> candle_core::Result<Tensor> {
+    if fusable(&[x]) {
+        return x.contiguous()?.apply_op1(fused::Softmax);
+    }
     let max = x.max_keepdim(D::Minus1)?.detach();
     let e = x.broadcast_sub(&max)?.exp()?;
     let sum = e.sum_keepdim(D::Minus1)?;
     e.broadcast_div(&sum)
+}
+
+/// HF `gelu_new` (the tanh approximation; candle's `gelu`).
+pub fn gelu_tanh(x: &Tensor) -> candle_core::Result<Tensor> {
+    if fusable(&[x]) {
+        return x.contiguous()?.apply_op1(fused::Gelu);
+    }
+    x.gelu()
+}
+
+/// `gelu_new(a) ⊙ b`, T5's gated feed-forward.
+pub fn gated_gelu_tanh(a: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+    if fusable(&[a, b]) && a.dims() == b.dims() {
+        return a.contiguous()?.apply_op2(&b.contiguous()?, fused::GatedGelu);
+    }
+    a.gelu()? * b
 }
 
 /// Mean cross-entropy of `logits` (rows, vocab) against `labels` (rows, 1) over the rows
