@@ -11,6 +11,7 @@ pub mod generation;
 pub mod kernels;
 pub mod layers;
 pub mod params;
+pub mod pickle_guard;
 pub mod weights;
 
 pub use config::T5Config;

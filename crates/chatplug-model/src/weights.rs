@@ -73,6 +73,9 @@ impl WeightStore {
                     .map_err(|e| ModelError::file(&file, format!("not a valid safetensors file: {e}")))?;
                 Source::Safetensors(st, file)
             } else {
+                // Bounded before candle's unpickler builds anything (see pickle_guard).
+                crate::pickle_guard::check_torch_zip(&file)
+                    .map_err(|e| ModelError::file(&file, format!("refused torch checkpoint: {e}")))?;
                 let pth = candle_core::pickle::PthTensors::new(&file, None).map_err(|e| {
                     ModelError::file(&file, format!("not a readable torch checkpoint: {e}"))
                 })?;
