@@ -150,6 +150,27 @@ fn kill_at_fractions(
     running
 }
 
+/// The whole check on one store: a complete import (timed; it gives the after state),
+/// the kills, then a complete import again.
+fn crash_imports(
+    args: &[&str],
+    import: &Path,
+    added: usize,
+    reset: &mut dyn FnMut() -> Box<dyn KnowledgeStore>,
+    reopen: &mut dyn FnMut() -> Box<dyn KnowledgeStore>,
+) {
+    drop(reset());
+    let full = run_import(args, import);
+    assert_eq!(state(reopen().as_ref(), added, "complete import"), State::After);
+
+    let running = kill_at_fractions(full, added, args, import, reset, reopen);
+    assert!(running >= 3, "only {running} of 10 kills landed while the import ran");
+
+    // The last killed import left nothing that stops the next one.
+    run_import(args, import);
+    assert_eq!(state(reopen().as_ref(), added, "import after the kills"), State::After);
+}
+
 #[test]
 fn embedded_store_imports_survive_kill_9() {
     let t = tempfile::tempdir().unwrap();
@@ -170,17 +191,7 @@ fn embedded_store_imports_survive_kill_9() {
         Box::new(EmbeddedStore::open(&kb, false).expect("the store opens after the kill"))
     };
 
-    // A complete import, timed; it gives the after state.
-    drop(reset());
-    let full = run_import(&args, &import);
-    assert_eq!(state(reopen().as_ref(), ADDED_EMBEDDED, "complete import"), State::After);
-
-    let running = kill_at_fractions(full, ADDED_EMBEDDED, &args, &import, &mut reset, &mut reopen);
-    assert!(running >= 3, "only {running} of 10 kills landed while the import ran");
-
-    // The last killed import left nothing that stops the next one.
-    run_import(&args, &import);
-    assert_eq!(state(reopen().as_ref(), ADDED_EMBEDDED, "import after the kills"), State::After);
+    crash_imports(&args, &import, ADDED_EMBEDDED, &mut reset, &mut reopen);
 }
 
 #[test]
@@ -204,13 +215,5 @@ fn postgres_imports_survive_kill_9() {
     };
     let mut reopen = || -> Box<dyn KnowledgeStore> { Box::new(connect()) };
 
-    drop(reset());
-    let full = run_import(&args, &import);
-    assert_eq!(state(reopen().as_ref(), ADDED_POSTGRES, "complete import"), State::After);
-
-    let running = kill_at_fractions(full, ADDED_POSTGRES, &args, &import, &mut reset, &mut reopen);
-    assert!(running >= 3, "only {running} of 10 kills landed while the import ran");
-
-    run_import(&args, &import);
-    assert_eq!(state(reopen().as_ref(), ADDED_POSTGRES, "import after the kills"), State::After);
+    crash_imports(&args, &import, ADDED_POSTGRES, &mut reset, &mut reopen);
 }
