@@ -39,6 +39,10 @@ BASE_COUNTS = {
     "chitchat": 1200,
 }
 VALID_SHARE = 0.02
+# sft_quote.jsonl, a separate file (the main mix's bytes stay as they are): knowledge
+# answers that quote the passage's sentence whole.
+QUOTE_COUNT = 8000
+QUOTE_PREFIXES = ("资料里写着：", "资料上是这么说的：", "根据资料，", "资料里提到，", "")
 ENTITIES_PER_FAMILY = 500
 SONGCI_SAMPLE = 4000   # of ~21k Song ci; classical poems are a seasoning, not the bulk
 SYNTH_PERSONAS = 900
@@ -145,6 +149,26 @@ class Knowledge:
         longer = [c[:-1] + "，资料里是这么写的。" for c in cands if not c.startswith("资料")]
         reply = choose_reply(rng, cands, [q] + hist, MIN_REPLY, longer)
         return example(q, hist, know, reply, "knowledge")
+
+    def quote(self, rng, pairs):
+        """A knowledge question whose reply quotes the answer-bearing sentence whole, so
+        that most of the reply is copied from the right passage (`sft_quote.jsonl`: the
+        copy probe in data/demo/train/RUNS.md found copying to appear only after many
+        copied target tokens; the main mix copies 31 % of its reply characters)."""
+        fam, name, facts = self.pick_entity(rng)
+        attr = rng.choice(fam.attrs)
+        q = fill(rng.choice(attr.questions), e=name)
+        hist = self.history(rng, pairs)
+        target = self.sentence(rng, fam, name, facts, attr, first=True)
+        others = [a for a in fam.attrs if a.key != attr.key]
+        extra = [self.sentence(rng, fam, name, facts, a, first=False)
+                 for a in rng.sample(others, rng.choice([0, 1, 2]))]
+        gold = target + "".join(extra)
+        know = self.distractors(rng, fam, name, facts, attr, rng.randint(1, 4)) + [gold]
+        rng.shuffle(know)
+        cands = [prefix + target for prefix in QUOTE_PREFIXES]
+        reply = choose_reply(rng, cands, [q] + hist, MIN_REPLY)
+        return example(q, hist, know, reply, "knowledge_quote")
 
     def absent(self, rng, pairs):
         fam, name, facts = self.pick_entity(rng)
@@ -533,6 +557,9 @@ def main(argv=None):
     train, rej_t = generate(random.Random(args.seed + 10), train_counts, makers)
     valid, rej_v = generate(random.Random(args.seed + 11), valid_counts, makers)
 
+    quote, rej_q = generate(random.Random(args.seed + 12), {"knowledge_quote": max(1, round(QUOTE_COUNT * args.scale))},
+                            {"knowledge_quote": lambda r: kn.quote(r, pairs)})
+
     # Documents: same world, our prose, dialogues as plain text, poems.
     drng = random.Random(args.seed + 20)
     docs = []
@@ -558,6 +585,7 @@ def main(argv=None):
 
     write_jsonl(out / "sft_train.jsonl", train)
     write_jsonl(out / "sft_valid.jsonl", valid)
+    write_jsonl(out / "sft_quote.jsonl", quote)
     with open(out / "documents.txt", "w", encoding="utf-8", newline="\n") as f:
         for d in docs:
             f.write(d + "\n")
@@ -602,7 +630,8 @@ def main(argv=None):
     stats = {
         "seed": args.seed, "scale": args.scale,
         "train": tally(train), "valid": tally(valid),
-        "train_examples": len(train), "valid_examples": len(valid),
+        "train_examples": len(train), "valid_examples": len(valid), "quote_examples": len(quote),
+        "quote_rejected_draws": rej_q.get("knowledge_quote", 0),
         "rejected_draws": {"train": dict(sorted(rej_t.items())), "valid": dict(sorted(rej_v.items()))},
         "documents": len(docs),
         "documents_bytes": (out / "documents.txt").stat().st_size,

@@ -45,7 +45,8 @@ class BuildTest(unittest.TestCase):
         cls.tmp.cleanup()
 
     def test_same_bytes_every_run(self):
-        for name in ("sft_train.jsonl", "sft_valid.jsonl", "documents.txt", "tokenizer_corpus.txt", "stats.json"):
+        for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_quote.jsonl", "documents.txt", "tokenizer_corpus.txt",
+                     "stats.json"):
             self.assertEqual((self.a / name).read_bytes(), (self.b / name).read_bytes(), name)
 
     def test_lines_have_the_request_shape(self):
@@ -79,6 +80,20 @@ class BuildTest(unittest.TestCase):
                 self.assertLessEqual(len(r["knowledge"]), 5)
             if r["category"] == "knowledge_none":
                 self.assertNotIn("knowledge", r)
+
+    def test_quote_replies_quote_one_of_their_passages(self):
+        from build import QUOTE_PREFIXES
+        rows = [json.loads(l) for l in open(self.a / "sft_quote.jsonl", encoding="utf-8")]
+        self.assertEqual(len(rows), 160)  # QUOTE_COUNT 8000 x --scale 0.02
+        for r in rows:
+            reply = r["response"]
+            for w in BAD_WORDS:
+                self.assertNotIn(w, reply, r)
+            self.assertFalse(copies_from(reply, [r["query"]] + [t["utterance"] for t in r.get("history", [])]), r)
+            quoted = [reply[len(p):] for p in QUOTE_PREFIXES if reply.startswith(p)]
+            self.assertTrue(any(q and any(q in k for k in r["knowledge"]) for q in quoted), r)
+        # The main mix does not change: quote lines are a file of their own.
+        self.assertFalse(any(r["category"] == "knowledge_quote" for r in self.rows))
 
     def test_recalled_fact_is_in_a_first_person_user_clause(self):
         # The pipeline's dynamic user profile keeps clauses with 我; the recalled value
