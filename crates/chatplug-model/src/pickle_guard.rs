@@ -82,11 +82,17 @@ impl Machine {
         Ok(())
     }
 
-    fn push(&mut self, shape: Shape) -> Result<(), String> {
-        self.count(shape.objects)?;
-        if shape.depth > MAX_DEPTH {
+    fn check_depth(depth: u32) -> Result<(), String> {
+        if depth > MAX_DEPTH {
             return Err(format!("the pickle nests deeper than {MAX_DEPTH} levels"));
         }
+        Ok(())
+    }
+
+    /// Pushes a value made whole (a scalar, or a copy from the memo): all its objects are new.
+    fn push(&mut self, shape: Shape) -> Result<(), String> {
+        self.count(shape.objects)?;
+        Self::check_depth(shape.depth)?;
         self.stack.push(Slot::Value(shape));
         Ok(())
     }
@@ -117,13 +123,15 @@ impl Machine {
         }
     }
 
-    /// A new container holding `parts`.
+    /// A new container holding `parts`, which were counted when they were pushed: only
+    /// the container itself is new.
     fn container(&mut self, parts: &[Shape]) -> Result<(), String> {
         let objects = parts.iter().fold(1u64, |n, s| n.saturating_add(s.objects));
         let depth = 1 + parts.iter().map(|s| s.depth).max().unwrap_or(0);
-        // The parts were counted when they were pushed; only the container is new.
-        self.made = self.made.saturating_sub(objects - 1);
-        self.push(Shape { objects, depth })
+        self.count(1)?;
+        Self::check_depth(depth)?;
+        self.stack.push(Slot::Value(Shape { objects, depth }));
+        Ok(())
     }
 
     /// `parts` added to the container on top of the stack.
@@ -133,10 +141,7 @@ impl Machine {
             top.objects = top.objects.saturating_add(p.objects);
             top.depth = top.depth.max(1 + p.depth);
         }
-        if top.depth > MAX_DEPTH {
-            return Err(format!("the pickle nests deeper than {MAX_DEPTH} levels"));
-        }
-        Ok(())
+        Self::check_depth(top.depth)
     }
 }
 
@@ -215,20 +220,14 @@ pub fn check_pickle(data: &[u8]) -> Result<(), String> {
                 b.take(len, "LONG1")?;
                 m.push(LEAF)?;
             }
-            b'J' => {
-                b.take(4, "BININT")?;
-                m.push(LEAF)?;
-            }
-            b'K' => {
-                b.take(1, "BININT1")?;
-                m.push(LEAF)?;
-            }
-            b'M' => {
-                b.take(2, "BININT2")?;
-                m.push(LEAF)?;
-            }
-            b'G' => {
-                b.take(8, "BINFLOAT")?;
+            b'J' | b'K' | b'M' | b'G' => {
+                let (width, name) = match op {
+                    b'J' => (4, "BININT"),
+                    b'K' => (1, "BININT1"),
+                    b'M' => (2, "BININT2"),
+                    _ => (8, "BINFLOAT"),
+                };
+                b.take(width, name)?;
                 m.push(LEAF)?;
             }
             b'N' | 0x88 | 0x89 => m.push(LEAF)?,
