@@ -100,16 +100,24 @@ pub fn gelu_tanh(x: &Tensor) -> candle_core::Result<Option<Tensor>> {
     };
     let values = &values[layout.start_offset()..layout.start_offset() + x.elem_count()];
     let mut out = vec![0f32; values.len()];
-    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
     out.par_chunks_mut(1 << 14)
         .zip(values.par_chunks(1 << 14))
         .for_each(|(out, values)| {
             for (o, &v) in out.iter_mut().zip(values) {
-                let inner = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
-                *o = 0.5 * v * (1.0 + fast_tanh(inner));
+                *o = gelu_new(v);
             }
         });
     Ok(Some(Tensor::from_vec(out, x.shape(), &Device::Cpu)?))
+}
+
+/// √(2/π) and the cubic coefficient of `gelu_new`.
+pub const GELU_SQRT_2_OVER_PI: f32 = 0.797_884_6;
+pub const GELU_CUBIC: f32 = 0.044_715;
+
+/// `gelu_new` of one value, with [`fast_tanh`] (the trainer's fused GELU uses it too).
+#[inline(always)]
+pub fn gelu_new(x: f32) -> f32 {
+    0.5 * x * (1.0 + fast_tanh(GELU_SQRT_2_OVER_PI * (x + GELU_CUBIC * x * x * x)))
 }
 
 /// A [13/6] odd rational approximation of tanh on [-7.9053, 7.9053] (saturated outside),

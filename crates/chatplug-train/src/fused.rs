@@ -13,7 +13,7 @@
 
 use candle_core::backend::BackendStorage;
 use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, Device, Layout, Result, Shape, Storage, Tensor};
-use chatplug_model::kernels::fast_tanh;
+use chatplug_model::kernels::{fast_tanh, gelu_new as gelu, GELU_CUBIC as CUBIC, GELU_SQRT_2_OVER_PI as SQRT_2_OVER_PI};
 use rayon::prelude::*;
 
 /// Elements per parallel task: big enough that scheduling costs nothing, small enough
@@ -192,9 +192,6 @@ impl CustomOp1 for Softmax {
 // ---------------------------------------------------------------------------------------
 // GELU, tanh approximation (HF `gelu_new`), alone and gating a second projection
 
-const SQRT_2_OVER_PI: f32 = 0.797_884_6;
-const CUBIC: f32 = 0.044_715;
-
 /// `gelu(x)` and `gelu'(x)`.
 #[inline(always)]
 fn gelu_and_slope(x: f32) -> (f32, f32) {
@@ -202,11 +199,6 @@ fn gelu_and_slope(x: f32) -> (f32, f32) {
     let gelu = 0.5 * x * (1.0 + t);
     let slope = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * CUBIC * x * x);
     (gelu, slope)
-}
-
-#[inline(always)]
-fn gelu(x: f32) -> f32 {
-    0.5 * x * (1.0 + fast_tanh(SQRT_2_OVER_PI * (x + CUBIC * x * x * x)))
 }
 
 /// `gelu(x)`.
