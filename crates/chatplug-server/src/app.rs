@@ -2,7 +2,7 @@
 //! errors for unknown routes and methods.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -10,11 +10,15 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use axum::Extension;
 use chatplug_dialogue::{ChatPipeline, Generator};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::ServerConfig;
-use crate::error::{ApiError, ErrorKind};
+use crate::error::{ApiError, BodyLimits, ErrorKind};
 use crate::metrics::Metrics;
 use crate::routes;
 use crate::sessions::SessionStore;
@@ -79,6 +83,10 @@ impl Server {
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
             .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+            .layer(Extension(BodyLimits {
+                max_bytes: state.config.max_body_bytes,
+                timeout: Duration::from_secs_f64(state.config.client_timeout_s),
+            }))
             .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
             .with_state(state.clone());
         if let Some(cors) = cors_layer(&state.config.cors_origins)? {
@@ -87,12 +95,46 @@ impl Server {
         Ok(app)
     }
 
-    /// Serves on `listener` until ctrl-c / SIGTERM, then stops the workers.
+    /// Serves on `listener` until ctrl-c / SIGTERM, then lets the requests in flight
+    /// finish and stops the workers.
+    ///
+    /// Each connection is served by hyper with a timer, so that a client that does not
+    /// send its request head within `client_timeout_s` is disconnected (axum's `serve`
+    /// sets no timer, and then an idle client holds its connection for ever); the body
+    /// gets the same time in [`crate::error::ApiJson`].
     pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
         let app = self.router().map_err(|e| std::io::Error::other(e.message))?;
-        let result = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
+        let client_timeout = Duration::from_secs_f64(self.state.config.client_timeout_s);
+        let graceful = GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown_signal());
+        loop {
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors, or a connection reset before it was
+                        // accepted: the listener itself is fine, so wait a moment and go on.
+                        tracing::warn!("accepting a connection failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                _ = &mut shutdown => break,
+            };
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new()).header_read_timeout(client_timeout);
+            let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!("connection ended with an error: {e}");
+                }
+            });
+        }
+        drop(listener);
+        graceful.shutdown().await;
         self.state.queue.shutdown();
-        result
+        Ok(())
     }
 }
 

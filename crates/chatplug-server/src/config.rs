@@ -17,6 +17,9 @@ pub struct ServerConfig {
     /// What a full queue answers: 429 or 503.
     pub queue_full_status: u16,
     pub request_timeout_s: f64,
+    /// Seconds a client may take to send its request head, or its body once the head
+    /// has arrived; then the connection is closed (head) or answered 408 (body).
+    pub client_timeout_s: f64,
     pub max_body_bytes: usize,
     pub api_keys: Vec<String>,
     pub cors_origins: Vec<String>,
@@ -36,6 +39,7 @@ pub struct Limits {
     pub max_profile_chars: usize,
     pub max_messages: usize,
     pub max_new_tokens: usize,
+    pub max_beams: usize,
     pub max_choices: usize,
     pub max_stop_strings: usize,
 }
@@ -48,6 +52,7 @@ impl Default for ServerConfig {
             queue_capacity: 16,
             queue_full_status: 429,
             request_timeout_s: 120.0,
+            client_timeout_s: 30.0,
             max_body_bytes: 1 << 20,
             api_keys: Vec::new(),
             cors_origins: Vec::new(),
@@ -68,6 +73,7 @@ impl Default for Limits {
             max_profile_chars: 4000,
             max_messages: 200,
             max_new_tokens: 512,
+            max_beams: 8,
             max_choices: 4,
             max_stop_strings: 4,
         }
@@ -150,6 +156,9 @@ impl ServerConfig {
         }
         if !(self.request_timeout_s.is_finite() && self.request_timeout_s > 0.0) {
             return Err(bad("server.request_timeout_s", "must be a positive number of seconds"));
+        }
+        if !(self.client_timeout_s.is_finite() && self.client_timeout_s > 0.0) {
+            return Err(bad("server.client_timeout_s", "must be a positive number of seconds"));
         }
         if self.max_body_bytes < 1024 {
             return Err(bad("server.max_body_bytes", "must be at least 1024"));

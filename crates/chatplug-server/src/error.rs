@@ -90,12 +90,45 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
     }
 }
 
-/// The body, within the configured size limit.
+/// What a request body may be (`server.max_body_bytes`, `server.client_timeout_s`), a
+/// request extension the router adds.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    pub max_bytes: usize,
+    /// How long the body may take to arrive once the head is in.
+    pub timeout: std::time::Duration,
+}
+
+fn body_too_large() -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error", "the request body is too large")
+        .with_code("body_too_large")
+}
+
+/// The body, within the configured size and time.
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state).await.map_err(|rejection| {
+    let limits = req.extensions().get::<BodyLimits>().copied();
+    if let Some(limits) = limits {
+        // A declared length over the limit is refused before waiting for a byte of it.
+        let declared = req.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limits.max_bytes as u64) {
+            return Err(body_too_large());
+        }
+    }
+    let reading = Bytes::from_request(req, state);
+    let read = match limits {
+        Some(limits) => tokio::time::timeout(limits.timeout, reading).await.map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "invalid_request_error",
+                format!("the request body did not arrive within {} s", limits.timeout.as_secs_f64()),
+            )
+            .with_code("body_timeout")
+        })?,
+        None => reading.await,
+    };
+    read.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request_error", "the request body is too large")
-                .with_code("body_too_large")
+            body_too_large()
         } else {
             ApiError::invalid(format!("cannot read the request body: {rejection}"))
         }

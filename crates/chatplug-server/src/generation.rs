@@ -5,6 +5,7 @@
 use chatplug_dialogue::{Generated, Generator};
 use serde_json::{Map, Value};
 
+use crate::config::Limits;
 use crate::error::ApiError;
 
 /// Options a request may set, and the JSON type each takes.
@@ -35,8 +36,8 @@ enum Kind {
 }
 
 /// Checks `generation` of a native request (`field` names it in errors): known
-/// options, right types, token limits within `max_new_tokens`.
-pub fn check_options(options: &Map<String, Value>, field: &str, max_new_tokens: usize) -> Result<(), ApiError> {
+/// options, right types, token and beam counts within the limits.
+pub fn check_options(options: &Map<String, Value>, field: &str, limits: &Limits) -> Result<(), ApiError> {
     for (key, value) in options {
         let Some(&(_, kind)) = ALLOWED.iter().find(|(k, _)| k == key) else {
             let known: Vec<&str> = ALLOWED.iter().map(|(k, _)| *k).collect();
@@ -58,10 +59,16 @@ pub fn check_options(options: &Map<String, Value>, field: &str, max_new_tokens: 
             return Err(ApiError::invalid(format!("`{field}.{key}` must be {expected}, got {value}")));
         }
     }
-    for key in ["max_new_tokens", "max_length"] {
+    let bounded = [
+        ("max_new_tokens", limits.max_new_tokens, "tokens"),
+        ("max_length", limits.max_new_tokens, "tokens"),
+        ("num_beams", limits.max_beams, "beams"),
+        ("num_return_sequences", limits.max_beams, "sequences"),
+    ];
+    for (key, max, unit) in bounded {
         if let Some(n) = options.get(key).and_then(Value::as_u64) {
-            if n as usize > max_new_tokens {
-                return Err(ApiError::too_large(&format!("{field}.{key}"), max_new_tokens, "tokens"));
+            if n > max as u64 {
+                return Err(ApiError::too_large(&format!("{field}.{key}"), max, unit));
             }
         }
     }

@@ -63,6 +63,14 @@ async fn limits_name_the_field_and_the_limit() {
             json!({"query": "你好", "history": [{"role": "user", "utterance": "a"}, {"role": "bot", "utterance": "b"}]}),
             "`history` is too large: at most 1 turns",
         ),
+        (
+            json!({"query": "你好", "generation": {"num_beams": 100000}}),
+            "`generation.num_beams` is too large: at most 8 beams",
+        ),
+        (
+            json!({"query": "你好", "generation": {"num_return_sequences": 9}}),
+            "`generation.num_return_sequences` is too large: at most 8 sequences",
+        ),
     ];
     for (body, expected) in cases {
         let (status, reply) = post(&s.app, "/v1/chat", &body.to_string()).await;

@@ -113,7 +113,8 @@ impl GenerationConfig {
         // The decoder prompt is the start token alone, so `max_new_tokens` counts from 1.
         let prompt_len = 1;
         let max_length = match (self.max_new_tokens, self.max_length) {
-            (Some(n), _) => n + prompt_len,
+            // Saturating: a request may say usize::MAX, and that means "no limit here".
+            (Some(n), _) => n.saturating_add(prompt_len),
             (None, Some(l)) => l,
             (None, None) => DEFAULT_MAX_LENGTH,
         };
@@ -122,7 +123,7 @@ impl GenerationConfig {
         }
         // HF turns `min_new_tokens` into `min_length` as well.
         let min_length = match self.min_new_tokens {
-            Some(n) => n + prompt_len,
+            Some(n) => n.saturating_add(prompt_len),
             None => self.min_length.unwrap_or(0),
         };
         let num_beams = self.num_beams.unwrap_or(1);
@@ -233,5 +234,25 @@ impl GenerationConfig {
                 .unwrap_or(model.decoder_start_token_id),
             seed: self.seed.unwrap_or(0),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn model() -> T5Config {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden/models/relu_tied/config.json");
+        T5Config::from_json_str(&std::fs::read_to_string(&path).unwrap(), &path).unwrap()
+    }
+
+    /// `usize::MAX` token counts (a request's JSON may say 18446744073709551615) used to
+    /// overflow when the decoder prompt was added: a panic in a debug build.
+    #[test]
+    fn the_largest_token_counts_saturate_instead_of_overflowing() {
+        let options = GenerationConfig { max_new_tokens: Some(usize::MAX), min_new_tokens: Some(usize::MAX), ..Default::default() };
+        let resolved = options.resolve(&model()).unwrap();
+        assert_eq!((resolved.max_length, resolved.min_length), (usize::MAX, usize::MAX));
     }
 }

@@ -41,7 +41,7 @@ pub struct NativeRequest {
 
 pub async fn chat(State(state): State<SharedState>, ApiJson(body): ApiJson<NativeRequest>) -> Result<Response, ApiError> {
     let limits = &state.config.limits;
-    check_options(&body.generation, "generation", limits.max_new_tokens)?;
+    check_options(&body.generation, "generation", limits)?;
     let given = ProfilesGiven {
         bot_profile: body.bot_profile.is_some(),
         user_profile: body.user_profile.is_some(),
