@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE))
 
 from src import chitchat, empathy, memory, personas, prose, vendor  # noqa: E402
 from src import world as W  # noqa: E402
-from src.textcheck import bad_word_in, copies_from  # noqa: E402
+from src.textcheck import BAD_WORDS, bad_word_in, copies_from  # noqa: E402
 
 # Examples per category at --scale 1 (about 39k in all). Empathy and chit-chat come
 # from ~100 and ~130 hand-written exchanges, so they are kept small to limit repetition.
@@ -43,6 +43,10 @@ VALID_SHARE = 0.02
 # answers that quote the passage's sentence whole.
 QUOTE_COUNT = 8000
 QUOTE_PREFIXES = ("资料里写着：", "资料上是这么说的：", "根据资料，", "资料里提到，", "")
+# sft_copy.jsonl, another separate file: the same three question shapes (knowledge,
+# persona, memory) about strings of random characters, which no prior can guess, so that
+# only copying from the input lowers the loss (the copy probe in train/RUNS.md).
+COPY_COUNT = 9000
 ENTITIES_PER_FAMILY = 500
 SONGCI_SAMPLE = 4000   # of ~21k Song ci; classical poems are a seasoning, not the bulk
 SYNTH_PERSONAS = 900
@@ -492,6 +496,37 @@ def dialogue_text(turns):
     return "".join(("甲：" if i % 2 == 0 else "乙：") + t for i, t in enumerate(turns))
 
 
+COPY_THINGS = ("暗号", "编号", "口令", "代号", "密语", "通行码")
+COPY_OWNERS = ("甲组", "乙组", "丙组", "丁组", "一号仓", "二号仓", "三号仓", "东门", "西门", "南门", "北门")
+COPY_PETS = ("猫", "狗", "兔子", "鹦鹉", "仓鼠", "乌龟", "金鱼")
+
+
+def copy_example(rng, chars):
+    """A question whose answer is a string of 2–6 random common characters found only in
+    the input: in a passage among distractors, in the bot profile, or in an earlier user
+    turn."""
+    def code():
+        return "".join(rng.choice(chars) for _ in range(rng.randint(2, 6)))
+    kind = rng.randrange(3)
+    if kind == 0:
+        thing = rng.choice(COPY_THINGS)
+        owners = rng.sample(COPY_OWNERS, rng.randint(2, 4))
+        codes = [code() for _ in owners]
+        know = [f"{o}的{thing}是{c}。" for o, c in zip(owners, codes)]
+        i = rng.randrange(len(owners))
+        return example(f"{owners[i]}的{thing}是什么？", [], know, f"{thing}是{codes[i]}。", "copy_knowledge")
+    if kind == 1:
+        name = code()
+        return example("你叫什么名字？", [], [], f"我叫{name}。", "copy_persona",
+                       bot_profile=f"我叫{name};我是{rng.choice(('导游', '老师', '厨师', '画家'))}")
+    pet = rng.choice(COPY_PETS)
+    name = code()
+    hist = [f"我家的{pet}叫{name}。", "这个名字挺特别的。"]
+    # Not "你家的…叫X": seven characters in a row from the history would be refused by
+    # the no-repeat rule (textcheck.COPY_WINDOW).
+    return example(f"我家的{pet}叫什么来着？", hist, [], f"是{name}，我记得。", "copy_memory")
+
+
 def gb2312_characters():
     """Every GB2312 hanzi (levels 1 and 2, 6763 characters): a fixed, public inventory
     of common characters, so the tokenizer has a piece for characters the data does
@@ -560,6 +595,14 @@ def main(argv=None):
     quote, rej_q = generate(random.Random(args.seed + 12), {"knowledge_quote": max(1, round(QUOTE_COUNT * args.scale))},
                             {"knowledge_quote": lambda r: kn.quote(r, pairs)})
 
+    # GB2312 level 1 (the 3755 most common hanzi) for the random strings of sft_copy.
+    # Left out: characters a random name should not have, and those of the banned words
+    # (a reply with 谁 or 几 in it would be refused at generation time).
+    banned = set("妓娼嫖屎尿屁奸淫操贱死尸杀毒赌粪鬼魔骚" + "".join(BAD_WORDS))
+    common = [c for c in gb2312_characters()[:3755] if c not in banned]
+    copy_rng = random.Random(args.seed + 13)
+    copy = [copy_example(copy_rng, common) for _ in range(max(1, round(COPY_COUNT * args.scale)))]
+
     # Documents: same world, our prose, dialogues as plain text, poems.
     drng = random.Random(args.seed + 20)
     docs = []
@@ -586,6 +629,7 @@ def main(argv=None):
     write_jsonl(out / "sft_train.jsonl", train)
     write_jsonl(out / "sft_valid.jsonl", valid)
     write_jsonl(out / "sft_quote.jsonl", quote)
+    write_jsonl(out / "sft_copy.jsonl", copy)
     with open(out / "documents.txt", "w", encoding="utf-8", newline="\n") as f:
         for d in docs:
             f.write(d + "\n")

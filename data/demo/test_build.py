@@ -45,7 +45,8 @@ class BuildTest(unittest.TestCase):
         cls.tmp.cleanup()
 
     def test_same_bytes_every_run(self):
-        for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_quote.jsonl", "documents.txt", "tokenizer_corpus.txt",
+        for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_quote.jsonl", "sft_copy.jsonl", "documents.txt",
+                     "tokenizer_corpus.txt",
                      "stats.json"):
             self.assertEqual((self.a / name).read_bytes(), (self.b / name).read_bytes(), name)
 
@@ -94,6 +95,22 @@ class BuildTest(unittest.TestCase):
             self.assertTrue(any(q and any(q in k for k in r["knowledge"]) for q in quoted), r)
         # The main mix does not change: quote lines are a file of their own.
         self.assertFalse(any(r["category"] == "knowledge_quote" for r in self.rows))
+
+    def test_copy_answers_are_random_strings_found_only_in_the_input(self):
+        rows = [json.loads(l) for l in open(self.a / "sft_copy.jsonl", encoding="utf-8")]
+        self.assertEqual(len(rows), 180)  # COPY_COUNT 9000 x --scale 0.02
+        shapes = set()
+        for r in rows:
+            reply = r["response"]
+            for w in BAD_WORDS:
+                self.assertNotIn(w, reply, r)
+            self.assertFalse(copies_from(reply, [r["query"]] + [t["utterance"] for t in r.get("history", [])]), r)
+            inputs = r.get("knowledge", []) + [r.get("bot_profile", "")] + [t["utterance"] for t in r.get("history", [])]
+            answer = re.search(r"(?:是|叫)([^。，;]+)[。，]", reply).group(1)
+            self.assertTrue(any(answer in i for i in inputs), r)
+            self.assertNotIn(answer, r["query"], r)
+            shapes.add("knowledge" if "knowledge" in r else "persona" if "bot_profile" in r else "memory")
+        self.assertEqual(shapes, {"knowledge", "persona", "memory"})
 
     def test_recalled_fact_is_in_a_first_person_user_clause(self):
         # The pipeline's dynamic user profile keeps clauses with 我; the recalled value

@@ -288,11 +288,17 @@ impl Tokenizer {
             path: path.to_path_buf(),
             source,
         })?;
-        let tk = tokenizers::Tokenizer::from_bytes(&bytes).map_err(|e| {
+        // The `tokenizers` crate panics (`expect("Precompiled")`) on some malformed
+        // normalizers instead of returning an error; found by fuzzing (issue 13).
+        let parsed = std::panic::catch_unwind(|| tokenizers::Tokenizer::from_bytes(&bytes)).map_err(|_| {
             TokenizerError::TokenizerJson {
                 path: path.to_path_buf(),
-                message: e.to_string(),
+                message: "malformed tokenizer (the tokenizers crate could not read its normalizer)".into(),
             }
+        })?;
+        let tk = parsed.map_err(|e| TokenizerError::TokenizerJson {
+            path: path.to_path_buf(),
+            message: e.to_string(),
         })?;
         let err = |m: String| TokenizerError::TokenizerJson {
             path: path.to_path_buf(),

@@ -321,5 +321,11 @@ fn corrupt_tokenizer_json() {
     std::fs::write(&f, "garbage").unwrap();
     let e = err_of(Tokenizer::from_tokenizer_json(&f));
     assert_mentions(&e, &f, &[]);
+    // A Precompiled normalizer whose charsmap is not a string makes the tokenizers
+    // crate panic (found by fuzzing): an error naming the file, not a crash.
+    std::fs::write(&f, r#"{"normalizer": {"type": "Precompiled", "precompiled_charsmap": 5}}"#).unwrap();
+    let e = err_of(Tokenizer::from_tokenizer_json(&f));
+    assert!(matches!(e, TokenizerError::TokenizerJson { .. }), "{e:?}");
+    assert_mentions(&e, &f, &["normalizer"]);
     std::fs::remove_dir_all(&dir).ok();
 }
