@@ -8,6 +8,15 @@ which a healthy server must not produce.
 
     python3 bench/load_test.py --url http://127.0.0.1:8080 --clients 32 --duration 30
 
+`--api mixed` is the soak mode: each request is, in turn, an OpenAI completion, an
+OpenAI stream read to `[DONE]`, a native stream read to its `done` event, and a native
+stream the client abandons after the first event (a cancellation). `--pid` samples the
+server's resident memory (Linux /proc) every second; the result then has its value
+after the first tenth of the run, at the end and at most.
+
+    python3 bench/load_test.py --url http://127.0.0.1:8080 --api mixed --clients 16 \
+        --duration 600 --pid "$(pgrep -f 'chatplug serve')" --json
+
 Needs `httpx` (installed with the pinned `openai` package by .ci/setup). Prints a
 summary and, with --json, one JSON object on the last line.
 """
@@ -31,11 +40,75 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
+KINDS = ("openai", "openai-stream", "native-stream", "cancel")
+
+
+async def streamed(http, path, body, kind, stats):
+    """One streamed request; `cancel` closes the connection after the first event."""
+    async with http.stream("POST", path, json=body) as r:
+        if r.status_code == 429:
+            await r.aread()
+            return r.status_code, None
+        if r.status_code != 200:
+            text = (await r.aread()).decode("utf-8", "replace")
+            return r.status_code, text
+        events = 0
+        finished = False
+        name = "message"
+        async for line in r.aiter_lines():
+            if line.startswith("event:"):
+                name = line[6:].strip()
+                continue
+            if not line.startswith("data:"):
+                continue
+            events += 1
+            if kind == "cancel":
+                stats["cancelled"] += 1
+                return 200, None
+            payload = line[5:].strip()
+            if name == "error" or (payload.startswith("{") and "error" in json.loads(payload)):
+                return 500, payload
+            if payload == "[DONE]" or name == "done":
+                finished = True
+            name = "message"
+        if not finished:
+            raise ValueError(f"{kind}: the stream ended without its end after {events} events")
+        return 200, None
+
+
 async def client_loop(http, args, index, deadline, stats):
     n = index
     while time.monotonic() < deadline:
         query = QUERIES[n % len(QUERIES)] + str(n % 7)
         n += args.clients
+        if args.api == "mixed":
+            kind = KINDS[(n // args.clients) % len(KINDS)]
+            if kind.startswith("openai"):
+                path = "/v1/chat/completions"
+                body = {"model": "chatplug", "messages": [{"role": "user", "content": query}],
+                        "max_tokens": args.max_tokens, "temperature": 0, "stream": kind == "openai-stream"}
+            else:
+                path = "/v1/chat"
+                body = {"query": query, "stream": True, "generation": {"num_beams": 1, "max_new_tokens": args.max_tokens}}
+            start = time.monotonic()
+            try:
+                if kind == "openai":
+                    r = await http.post(path, json=body)
+                    status, text = r.status_code, r.text
+                    if status == 200 and not isinstance(r.json()["choices"][0]["message"]["content"], str):
+                        raise ValueError(f"malformed reply: {text[:200]}")
+                else:
+                    status, text = await streamed(http, path, body, kind, stats)
+                if status == 200:
+                    stats["latencies"].append(time.monotonic() - start)
+                elif status == 429:
+                    stats["rejected"] += 1
+                    await asyncio.sleep(args.backoff)
+                else:
+                    stats["errors"].append(f"{kind}: HTTP {status}: {(text or '')[:200]}")
+            except Exception as e:  # noqa: BLE001 - every failure is counted and reported
+                stats["errors"].append(f"{kind}: {type(e).__name__}: {e}")
+            continue
         if args.api == "openai":
             path = "/v1/chat/completions"
             body = {"model": "chatplug", "messages": [{"role": "user", "content": query}],
@@ -62,16 +135,39 @@ async def client_loop(http, args, index, deadline, stats):
             stats["errors"].append(f"{type(e).__name__}: {e}")
 
 
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+async def sample_rss(pid, start, deadline, samples):
+    while time.monotonic() < deadline:
+        samples.append((time.monotonic() - start, rss_mib(pid)))
+        await asyncio.sleep(1.0)
+
+
 async def run(args):
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
     limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
-    stats = {"latencies": [], "rejected": 0, "errors": []}
+    stats = {"latencies": [], "rejected": 0, "errors": [], "cancelled": 0}
+    samples = []
     async with httpx.AsyncClient(base_url=args.url, headers=headers, timeout=args.timeout, limits=limits) as http:
         start = time.monotonic()
         deadline = start + args.duration
-        await asyncio.gather(*(client_loop(http, args, i, deadline, stats) for i in range(args.clients)))
+        tasks = [client_loop(http, args, i, deadline, stats) for i in range(args.clients)]
+        if args.pid:
+            tasks.append(sample_rss(args.pid, start, deadline, samples))
+        await asyncio.gather(*tasks)
         wall = time.monotonic() - start
     lat = stats["latencies"]
+    rss = {}
+    if samples:
+        settled = [m for t, m in samples if t >= args.duration / 10] or [samples[-1][1]]
+        rss = {"rss_settled_mib": round(settled[0], 1), "rss_end_mib": round(samples[-1][1], 1),
+               "rss_max_mib": round(max(m for _, m in samples), 1)}
     return {
         "clients": args.clients,
         "duration_s": round(wall, 2),
@@ -84,6 +180,8 @@ async def run(args):
         "latency_p90_ms": round(percentile(lat, 90) * 1000, 1) if lat else None,
         "latency_p99_ms": round(percentile(lat, 99) * 1000, 1) if lat else None,
         "latency_mean_ms": round(statistics.mean(lat) * 1000, 1) if lat else None,
+        "cancelled": stats["cancelled"],
+        **rss,
     }
 
 
@@ -93,7 +191,8 @@ def main():
     p.add_argument("--clients", type=int, default=32)
     p.add_argument("--duration", type=float, default=30.0, help="seconds")
     p.add_argument("--max-tokens", type=int, default=16)
-    p.add_argument("--api", choices=["openai", "native"], default="openai")
+    p.add_argument("--api", choices=["openai", "native", "mixed"], default="openai")
+    p.add_argument("--pid", type=int, default=0, help="the server's process id, to sample its resident memory")
     p.add_argument("--api-key", default="")
     p.add_argument("--backoff", type=float, default=0.05, help="seconds a client waits after a 429")
     p.add_argument("--timeout", type=float, default=120.0)
@@ -104,6 +203,9 @@ def main():
           f"({result['throughput_rps']}/s), {result['rejected_429']} rejected with 429, {result['errors']} errors")
     print(f"latency of answered requests: p50 {result['latency_p50_ms']} ms, p90 {result['latency_p90_ms']} ms, "
           f"p99 {result['latency_p99_ms']} ms")
+    if "rss_end_mib" in result:
+        print(f"server memory: {result['rss_settled_mib']} MiB after the first tenth, {result['rss_end_mib']} MiB "
+              f"at the end, {result['rss_max_mib']} MiB at most; {result['cancelled']} streams cancelled")
     for e in result["error_samples"]:
         print("error:", e)
     if args.json:

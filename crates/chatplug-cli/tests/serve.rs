@@ -312,6 +312,33 @@ fn short_load_test_has_no_errors_beyond_queue_full() {
     assert_eq!(metric(&s, "queue_depth"), 0.0);
 }
 
+/// The soak mode of the load test (non-streaming, streaming and cancelled requests on
+/// both APIs), briefly; `bench/load_test.py --api mixed --duration 600` is the soak.
+#[test]
+fn short_mixed_soak_has_no_errors_and_cancels_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Serve::start(dir.path(), &[("CHATPLUG_SERVER__WORKERS", "1"), ("CHATPLUG_SERVER__QUEUE_CAPACITY", "4")]);
+    let pid = s.pid().to_string();
+    let out = python(
+        "bench/load_test.py",
+        &["--url", &s.base, "--api", "mixed", "--clients", "8", "--duration", "4", "--max-tokens", "8", "--pid", &pid, "--json"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "load_test.py failed:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("{stdout}");
+    let result: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(result["errors"], 0, "{result}");
+    assert!(result["answered"].as_u64().unwrap() > 0, "{result}");
+    assert!(result["cancelled"].as_u64().unwrap() > 0, "{result}");
+    assert!(result["rss_end_mib"].as_f64().unwrap() > 0.0, "{result}");
+    // Cancelled streams leave nothing queued.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metric(&s, "queue_depth") > 0.0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(metric(&s, "queue_depth"), 0.0);
+}
+
 #[test]
 fn the_data_folders_knowledge_base_feeds_the_turns() {
     let dir = tempfile::tempdir().unwrap();
