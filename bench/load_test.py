@@ -46,12 +46,8 @@ KINDS = ("openai", "openai-stream", "native-stream", "cancel")
 async def streamed(http, path, body, kind, stats):
     """One streamed request; `cancel` closes the connection after the first event."""
     async with http.stream("POST", path, json=body) as r:
-        if r.status_code == 429:
-            await r.aread()
-            return r.status_code, None
         if r.status_code != 200:
-            text = (await r.aread()).decode("utf-8", "replace")
-            return r.status_code, text
+            return r.status_code, (await r.aread()).decode("utf-8", "replace")
         events = 0
         finished = False
         name = "message"
@@ -64,7 +60,7 @@ async def streamed(http, path, body, kind, stats):
             events += 1
             if kind == "cancel":
                 stats["cancelled"] += 1
-                return 200, None
+                return 200, ""
             payload = line[5:].strip()
             if name == "error" or (payload.startswith("{") and "error" in json.loads(payload)):
                 return 500, payload
@@ -73,7 +69,31 @@ async def streamed(http, path, body, kind, stats):
             name = "message"
         if not finished:
             raise ValueError(f"{kind}: the stream ended without its end after {events} events")
-        return 200, None
+        return 200, ""
+
+
+def request_for(args, kind, query):
+    """The path and body of one request of `kind` (openai, openai-stream, native,
+    native-stream, cancel)."""
+    if kind.startswith("openai"):
+        return "/v1/chat/completions", {"model": "chatplug", "messages": [{"role": "user", "content": query}],
+                                        "max_tokens": args.max_tokens, "temperature": 0,
+                                        "stream": kind == "openai-stream"}
+    return "/v1/chat", {"query": query, "stream": kind != "native",
+                        "generation": {"num_beams": 1, "max_new_tokens": args.max_tokens}}
+
+
+async def send(http, kind, path, body, stats):
+    """(status, body text); a 200 whose reply is malformed raises."""
+    if kind not in ("openai", "native"):
+        return await streamed(http, path, body, kind, stats)
+    r = await http.post(path, json=body)
+    if r.status_code == 200:
+        reply = r.json()
+        text = reply["choices"][0]["message"]["content"] if kind == "openai" else reply["response"]
+        if not isinstance(text, str):
+            raise ValueError(f"malformed reply: {reply}")
+    return r.status_code, r.text
 
 
 async def client_loop(http, args, index, deadline, stats):
@@ -81,58 +101,20 @@ async def client_loop(http, args, index, deadline, stats):
     while time.monotonic() < deadline:
         query = QUERIES[n % len(QUERIES)] + str(n % 7)
         n += args.clients
-        if args.api == "mixed":
-            kind = KINDS[(n // args.clients) % len(KINDS)]
-            if kind.startswith("openai"):
-                path = "/v1/chat/completions"
-                body = {"model": "chatplug", "messages": [{"role": "user", "content": query}],
-                        "max_tokens": args.max_tokens, "temperature": 0, "stream": kind == "openai-stream"}
-            else:
-                path = "/v1/chat"
-                body = {"query": query, "stream": True, "generation": {"num_beams": 1, "max_new_tokens": args.max_tokens}}
-            start = time.monotonic()
-            try:
-                if kind == "openai":
-                    r = await http.post(path, json=body)
-                    status, text = r.status_code, r.text
-                    if status == 200 and not isinstance(r.json()["choices"][0]["message"]["content"], str):
-                        raise ValueError(f"malformed reply: {text[:200]}")
-                else:
-                    status, text = await streamed(http, path, body, kind, stats)
-                if status == 200:
-                    stats["latencies"].append(time.monotonic() - start)
-                elif status == 429:
-                    stats["rejected"] += 1
-                    await asyncio.sleep(args.backoff)
-                else:
-                    stats["errors"].append(f"{kind}: HTTP {status}: {(text or '')[:200]}")
-            except Exception as e:  # noqa: BLE001 - every failure is counted and reported
-                stats["errors"].append(f"{kind}: {type(e).__name__}: {e}")
-            continue
-        if args.api == "openai":
-            path = "/v1/chat/completions"
-            body = {"model": "chatplug", "messages": [{"role": "user", "content": query}],
-                    "max_tokens": args.max_tokens, "temperature": 0}
-        else:
-            path = "/v1/chat"
-            body = {"query": query, "generation": {"num_beams": 1, "max_new_tokens": args.max_tokens}}
+        kind = KINDS[(n // args.clients) % len(KINDS)] if args.api == "mixed" else args.api
+        path, body = request_for(args, kind, query)
         start = time.monotonic()
         try:
-            r = await http.post(path, json=body)
-            elapsed = time.monotonic() - start
-            if r.status_code == 200:
-                reply = r.json()
-                text = reply["choices"][0]["message"]["content"] if args.api == "openai" else reply["response"]
-                if not isinstance(text, str):
-                    raise ValueError(f"malformed reply: {reply}")
-                stats["latencies"].append(elapsed)
-            elif r.status_code == 429 and r.json()["error"]["type"] == "rate_limit_error":
+            status, text = await send(http, kind, path, body, stats)
+            if status == 200:
+                stats["latencies"].append(time.monotonic() - start)
+            elif status == 429 and json.loads(text)["error"]["type"] == "rate_limit_error":
                 stats["rejected"] += 1
                 await asyncio.sleep(args.backoff)
             else:
-                stats["errors"].append(f"HTTP {r.status_code}: {r.text[:200]}")
+                stats["errors"].append(f"{kind}: HTTP {status}: {text[:200]}")
         except Exception as e:  # noqa: BLE001 - every failure is counted and reported
-            stats["errors"].append(f"{type(e).__name__}: {e}")
+            stats["errors"].append(f"{kind}: {type(e).__name__}: {e}")
 
 
 def rss_mib(pid):

@@ -293,20 +293,26 @@ fn the_official_openai_package_talks_to_the_server() {
     assert!(log.contains("openai client: ok"), "{log}");
 }
 
-#[test]
-fn short_load_test_has_no_errors_beyond_queue_full() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = Serve::start(dir.path(), &[("CHATPLUG_SERVER__WORKERS", "1"), ("CHATPLUG_SERVER__QUEUE_CAPACITY", "4")]);
-    let out = python(
-        "bench/load_test.py",
-        &["--url", &s.base, "--clients", "16", "--duration", "4", "--max-tokens", "8", "--json"],
-    );
+/// Runs `bench/load_test.py` against `s` with `args`; its JSON result, after checking
+/// that it ran and that nothing but 429s went wrong.
+fn load_test(s: &Serve, args: &[&str]) -> Value {
+    let mut all = vec!["--url", s.base.as_str(), "--json"];
+    all.extend_from_slice(args);
+    let out = python("bench/load_test.py", &all);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "load_test.py failed:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
     eprintln!("{stdout}");
     let result: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(result["errors"], 0, "{result}");
     assert!(result["answered"].as_u64().unwrap() > 0, "{result}");
+    result
+}
+
+#[test]
+fn short_load_test_has_no_errors_beyond_queue_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Serve::start(dir.path(), &[("CHATPLUG_SERVER__WORKERS", "1"), ("CHATPLUG_SERVER__QUEUE_CAPACITY", "4")]);
+    let result = load_test(&s, &["--clients", "16", "--duration", "4", "--max-tokens", "8"]);
     // 16 clients against one worker and 4 queue places: the queue fills up.
     assert!(result["rejected_429"].as_u64().unwrap() > 0, "{result}");
     assert_eq!(metric(&s, "queue_depth"), 0.0);
@@ -319,16 +325,8 @@ fn short_mixed_soak_has_no_errors_and_cancels_streams() {
     let dir = tempfile::tempdir().unwrap();
     let s = Serve::start(dir.path(), &[("CHATPLUG_SERVER__WORKERS", "1"), ("CHATPLUG_SERVER__QUEUE_CAPACITY", "4")]);
     let pid = s.pid().to_string();
-    let out = python(
-        "bench/load_test.py",
-        &["--url", &s.base, "--api", "mixed", "--clients", "8", "--duration", "4", "--max-tokens", "8", "--pid", &pid, "--json"],
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "load_test.py failed:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    eprintln!("{stdout}");
-    let result: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    assert_eq!(result["errors"], 0, "{result}");
-    assert!(result["answered"].as_u64().unwrap() > 0, "{result}");
+    let args = ["--api", "mixed", "--clients", "8", "--duration", "4", "--max-tokens", "8", "--pid", &pid];
+    let result = load_test(&s, &args);
     assert!(result["cancelled"].as_u64().unwrap() > 0, "{result}");
     assert!(result["rss_end_mib"].as_f64().unwrap() > 0.0, "{result}");
     // Cancelled streams leave nothing queued.
