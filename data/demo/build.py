@@ -502,11 +502,13 @@ COPY_PETS = ("猫", "狗", "兔子", "鹦鹉", "仓鼠", "乌龟", "金鱼")
 
 
 def copy_example(rng, chars):
-    """A question whose answer is a string of 2–6 random common characters found only in
+    """A question whose answer is a string of 3–10 random common characters found only in
     the input: in a passage among distractors, in the bot profile, or in an earlier user
     turn."""
-    def code():
-        return "".join(rng.choice(chars) for _ in range(rng.randint(2, 6)))
+    def code(longest=10):
+        # Longer strings are more copied tokens a step; a recalled name stays within 6
+        # characters so that the reply does not repeat 7 of the user's.
+        return "".join(rng.choice(chars) for _ in range(rng.randint(3, longest)))
     kind = rng.randrange(3)
     if kind == 0:
         thing = rng.choice(COPY_THINGS)
@@ -520,7 +522,7 @@ def copy_example(rng, chars):
         return example("你叫什么名字？", [], [], f"我叫{name}。", "copy_persona",
                        bot_profile=f"我叫{name};我是{rng.choice(('导游', '老师', '厨师', '画家'))}")
     pet = rng.choice(COPY_PETS)
-    name = code()
+    name = code(longest=6)
     hist = [f"我家的{pet}叫{name}。", "这个名字挺特别的。"]
     # Not "你家的…叫X": seven characters in a row from the history would be refused by
     # the no-repeat rule (textcheck.COPY_WINDOW).
