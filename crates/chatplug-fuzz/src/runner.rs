@@ -140,11 +140,12 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The outcome's kind: its start, up to any quoted input, with numbers masked, so
-/// that "12 docs" and "13 docs", or errors that quote different input, count as one.
+/// that "12 docs" and "13 docs", or errors that quote different input, count as one
+/// (field names in backticks still tell errors apart).
 fn outcome_class(outcome: &str) -> String {
     outcome
         .chars()
-        .take_while(|c| !matches!(c, '`' | '"' | '\''))
+        .take_while(|c| !matches!(c, '"' | '\''))
         .take(60)
         .map(|c| if c.is_ascii_digit() { '#' } else { c })
         .collect()
