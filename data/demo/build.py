@@ -501,6 +501,14 @@ COPY_OWNERS = ("甲组", "乙组", "丙组", "丁组", "一号仓", "二号仓",
 COPY_PETS = ("猫", "狗", "兔子", "鹦鹉", "仓鼠", "乌龟", "金鱼")
 
 
+def copy_characters():
+    """GB2312 level 1 (the 3755 most common hanzi) minus characters a random name should
+    not have and those of the banned words (a reply with 谁 or 几 would be refused at
+    generation time)."""
+    banned = set("妓娼嫖屎尿屁奸淫操贱死尸杀毒赌粪鬼魔骚" + "".join(BAD_WORDS))
+    return [c for c in gb2312_characters()[:3755] if c not in banned]
+
+
 def copy_example(rng, chars):
     """A question whose answer is a string of 3–10 random common characters found only in
     the input: in a passage among distractors, in the bot profile, or in an earlier user
@@ -597,11 +605,7 @@ def main(argv=None):
     quote, rej_q = generate(random.Random(args.seed + 12), {"knowledge_quote": max(1, round(QUOTE_COUNT * args.scale))},
                             {"knowledge_quote": lambda r: kn.quote(r, pairs)})
 
-    # GB2312 level 1 (the 3755 most common hanzi) for the random strings of sft_copy.
-    # Left out: characters a random name should not have, and those of the banned words
-    # (a reply with 谁 or 几 in it would be refused at generation time).
-    banned = set("妓娼嫖屎尿屁奸淫操贱死尸杀毒赌粪鬼魔骚" + "".join(BAD_WORDS))
-    common = [c for c in gb2312_characters()[:3755] if c not in banned]
+    common = copy_characters()
     copy_rng = random.Random(args.seed + 13)
     copy = [copy_example(copy_rng, common) for _ in range(max(1, round(COPY_COUNT * args.scale)))]
 

@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""Writes 30 copy questions (build.py's `copy_example`, another seed than sft_copy.jsonl)
+with their `answers`, to see when a checkpoint starts copying (issue 10):
+
+    python3 data/demo/train/make_copy_check.py /tmp/copy_check.jsonl
+    TOKENIZER=~/chatplug-runs/demo/model bash data/demo/train/eval_checkpoint.sh CHECKPOINT /tmp/copy_check.jsonl
+
+The answer hit rate is the share of replies that contain the random string.
+"""
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+DEMO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(DEMO))
+
+import build  # noqa: E402
+
+
+def main():
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "copy_check.jsonl")
+    common = build.copy_characters()
+    rng = random.Random(99)
+    with open(out, "w", encoding="utf-8") as f:
+        for i in range(30):
+            category, ex = build.copy_example(rng, common)
+            answer = re.search(r"(?:是|叫)([^。，;]+)[。，]", ex["response"]).group(1)
+            ex.update(id=f"{category}-{i}", category=category, answers=[answer])
+            f.write(json.dumps(ex, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
