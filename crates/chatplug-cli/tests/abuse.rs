@@ -489,17 +489,6 @@ fn healthy(s: &Serve) -> bool {
     matches!(exchange(s.addr(), &request("GET", "/healthz", b"")), Outcome::Answer { status: 200, .. })
 }
 
-fn queue_depth(s: &Serve) -> f64 {
-    let Outcome::Answer { body, .. } = exchange(s.addr(), &request("GET", "/metrics", b"")) else {
-        panic!("/metrics did not answer");
-    };
-    String::from_utf8_lossy(&body)
-        .lines()
-        .find_map(|l| l.strip_prefix("chatplug_queue_depth "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("chatplug_queue_depth in /metrics")
-}
-
 #[test]
 fn the_server_survives_thousands_of_mutated_requests() {
     let dir = tempfile::tempdir().unwrap();
@@ -574,11 +563,7 @@ fn the_server_survives_thousands_of_mutated_requests() {
         abandon(&addr, &chat, chat.len());
         hang_up_after(&addr, &streaming, 1 + rng.below(400));
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while queue_depth(&s) > 0.0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(queue_depth(&s), 0.0, "abandoned requests stay queued");
+    assert_eq!(s.queue_depth_after(Duration::from_secs(60)), 0.0, "abandoned requests stay queued");
     assert!(s.is_running() && healthy(&s));
 
     // After all of it the server still gives the same reply as before.

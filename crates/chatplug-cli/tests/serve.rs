@@ -176,21 +176,10 @@ fn concurrent_requests_get_the_replies_of_solo_runs() {
     }
 }
 
-/// Reads the `chatplug_<name>` value from /metrics.
-fn metric(s: &Serve, name: &str) -> f64 {
-    let (_, text) = get(s, "/metrics");
-    let text = text.as_str().unwrap().to_string();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("chatplug_{name} ")))
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
-        .parse()
-        .unwrap()
-}
-
 /// Sends `body` to /v1/chat on a raw connection, waits until `started` says the turn is
 /// under way, closes the connection and returns how long the worker took to stop.
 fn disconnect(s: &Serve, body: &Value, mut started: impl FnMut(&mut TcpStream) -> bool) -> Duration {
-    let cancelled_before = metric(s, "cancelled_total");
+    let cancelled_before = s.metric("cancelled_total");
     let addr = s.base.trim_start_matches("http://").to_string();
     let mut stream = TcpStream::connect(&addr).unwrap();
     let body = body.to_string();
@@ -198,7 +187,7 @@ fn disconnect(s: &Serve, body: &Value, mut started: impl FnMut(&mut TcpStream) -
     while !started(&mut stream) {}
     let left = Instant::now();
     drop(stream);
-    while metric(s, "cancelled_total") <= cancelled_before || metric(s, "busy_workers") > 0.0 {
+    while s.metric("cancelled_total") <= cancelled_before || s.metric("busy_workers") > 0.0 {
         assert!(left.elapsed() < Duration::from_secs(30), "the generation went on after the client left");
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -220,7 +209,7 @@ fn a_client_that_disconnects_stops_its_generation() {
     // A plain request: the connection closes while the worker generates.
     let plain = disconnect(&s, &long, |_| {
         std::thread::sleep(Duration::from_millis(2));
-        metric(&s, "busy_workers") == 1.0
+        s.metric("busy_workers") == 1.0
     });
     // A stream: the connection closes after the first delta.
     long["stream"] = json!(true);
@@ -315,7 +304,7 @@ fn short_load_test_has_no_errors_beyond_queue_full() {
     let result = load_test(&s, &["--clients", "16", "--duration", "4", "--max-tokens", "8"]);
     // 16 clients against one worker and 4 queue places: the queue fills up.
     assert!(result["rejected_429"].as_u64().unwrap() > 0, "{result}");
-    assert_eq!(metric(&s, "queue_depth"), 0.0);
+    assert_eq!(s.metric("queue_depth"), 0.0);
 }
 
 /// The soak mode of the load test (non-streaming, streaming and cancelled requests on
@@ -330,11 +319,7 @@ fn short_mixed_soak_has_no_errors_and_cancels_streams() {
     assert!(result["cancelled"].as_u64().unwrap() > 0, "{result}");
     assert!(result["rss_end_mib"].as_f64().unwrap() > 0.0, "{result}");
     // Cancelled streams leave nothing queued.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while metric(&s, "queue_depth") > 0.0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert_eq!(metric(&s, "queue_depth"), 0.0);
+    assert_eq!(s.queue_depth_after(Duration::from_secs(30)), 0.0);
 }
 
 #[test]

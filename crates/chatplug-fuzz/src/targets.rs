@@ -154,13 +154,15 @@ fn copy_from_model(dir: &Path, name: &str) {
     std::fs::copy(root().join(MODEL).join(name), dir.join(name)).expect("fixture model file");
 }
 
-/// `ok` or the error, with the scratch directory's path taken out (it differs per
-/// thread and would make every error look new to the runner).
+/// An error with the scratch directory's path taken out (it differs per thread and
+/// would make every error look new to the runner).
+fn error_in(dir: &Path, e: impl std::fmt::Display) -> String {
+    e.to_string().replace(&dir.display().to_string(), "DIR")
+}
+
+/// `ok` or the error, as [`error_in`] describes it.
 fn outcome<T, E: std::fmt::Display>(dir: &Path, r: Result<T, E>) -> String {
-    match r {
-        Ok(_) => "ok".into(),
-        Err(e) => e.to_string().replace(&dir.display().to_string(), "DIR"),
-    }
+    r.map_or_else(|e| error_in(dir, e), |_| "ok".into())
 }
 
 fn fixture_tokenizer() -> &'static Tokenizer {
@@ -181,7 +183,7 @@ pub fn spiece_model(data: &[u8]) -> String {
             let _ = tokenizer.decode(&[0, 1, 2, n.saturating_sub(1), n, n + 100, u32::MAX]);
             format!("ok: {} pieces", if n < 10 { "few" } else { "many" })
         }
-        Err(e) => e.to_string().replace(&dir.display().to_string(), "DIR"),
+        Err(e) => error_in(&dir, e),
     }
 }
 
@@ -239,7 +241,7 @@ pub fn tokenizer_files(data: &[u8]) -> String {
             let _ = tokenizer.decode(&ids);
             "ok".into()
         }
-        Err(e) => e.to_string().replace(&dir.display().to_string(), "DIR"),
+        Err(e) => error_in(&dir, e),
     }
 }
 
@@ -297,7 +299,7 @@ pub fn knowledge_import(data: &[u8]) -> String {
                 passages.min(3)
             )
         }
-        Err(e) => e.to_string().replace(&dir.display().to_string(), "DIR"),
+        Err(e) => error_in(&dir, e),
     }
 }
 

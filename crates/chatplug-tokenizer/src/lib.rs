@@ -288,22 +288,15 @@ impl Tokenizer {
             path: path.to_path_buf(),
             source,
         })?;
-        // The `tokenizers` crate panics (`expect("Precompiled")`) on some malformed
-        // normalizers instead of returning an error; found by fuzzing (issue 13).
-        let parsed = std::panic::catch_unwind(|| tokenizers::Tokenizer::from_bytes(&bytes)).map_err(|_| {
-            TokenizerError::TokenizerJson {
-                path: path.to_path_buf(),
-                message: "malformed tokenizer (the tokenizers crate could not read its normalizer)".into(),
-            }
-        })?;
-        let tk = parsed.map_err(|e| TokenizerError::TokenizerJson {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
         let err = |m: String| TokenizerError::TokenizerJson {
             path: path.to_path_buf(),
             message: m,
         };
+        // The `tokenizers` crate panics (`expect("Precompiled")`) on some malformed
+        // normalizers instead of returning an error; found by fuzzing (issue 13).
+        let tk = std::panic::catch_unwind(|| tokenizers::Tokenizer::from_bytes(&bytes))
+            .map_err(|_| err("malformed tokenizer (the tokenizers crate could not read its normalizer)".into()))?
+            .map_err(|e| err(e.to_string()))?;
         let len = tk.get_vocab_size(true) as u32;
         let need = |t: &str| {
             tk.token_to_id(t)

@@ -75,6 +75,26 @@ impl Serve {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// `chatplug_<name>` from `/metrics`.
+    pub fn metric(&self, name: &str) -> f64 {
+        let text = ureq::get(&self.url("/metrics")).call().expect("GET /metrics").into_string().unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("chatplug_{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// The queue depth once it is 0, or after `within` (what is left then).
+    pub fn queue_depth_after(&self, within: Duration) -> f64 {
+        let deadline = Instant::now() + within;
+        while self.metric("queue_depth") > 0.0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.metric("queue_depth")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
