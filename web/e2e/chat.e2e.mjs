@@ -7,12 +7,10 @@
 // the key is then entered in its settings.
 // Exits non-zero with a message naming the failed step.
 
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { check, log, runInBrowser, stage } from "./browser.mjs";
 
-const CHROMIUM = process.env.CHATPLUG_CHROMIUM || "/usr/bin/chromium";
 const REPLY_TIMEOUT_MS = Number(process.env.CHATPLUG_E2E_REPLY_TIMEOUT_MS || 120000);
 const KNOWLEDGE = "关羽，字云长，河东郡解县人，东汉末年名将。";
 const FIRST_QUERY = "你好，今天想聊点什么？";
@@ -25,17 +23,6 @@ if (!baseArg || !shotArg) {
 }
 const base = baseArg.replace(/\/+$/, "");
 const screenshot = resolve(shotArg);
-
-let step = "start";
-const log = (msg) => console.log(`[e2e] ${msg}`);
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-async function stage(name, fn) {
-  step = name;
-  log(name);
-  return fn();
-}
 
 // Records, from inside the page, how the newest bot message changes: its state and its
 // text length at every DOM mutation. Lets the test see deltas arriving before `done`.
@@ -221,40 +208,5 @@ async function run(page) {
   check(pageErrors.length === 0, `the page logged errors: ${pageErrors.join(" | ")}`);
 }
 
-async function main() {
-  check(existsSync(CHROMIUM), `${CHROMIUM} not found: install Debian's chromium (run \`bash .ci/setup\`)`);
-  const profile = mkdtempSync(join(tmpdir(), "chatplug-e2e-"));
-  let context;
-  try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1280, height: 800 },
-      locale: "zh-CN",
-    });
-    const page = context.pages()[0] || (await context.newPage());
-    page.setDefaultTimeout(15000);
-    await run(page);
-  } finally {
-    if (context) await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
-}
-
-try {
-  await main();
-  log(`passed; screenshot at ${screenshot}`);
-} catch (e) {
-  console.error(`[e2e] FAILED at step "${step}": ${e.message}`);
-  process.exit(1);
-}
+await runInBrowser(run);
+log(`passed; screenshot at ${screenshot}`);
