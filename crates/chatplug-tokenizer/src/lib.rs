@@ -1,6 +1,7 @@
-//! mT5 tokenization for ChatPLUG.
+//! Tokenization for ChatPLUG: mT5 SentencePiece (ChatPLUG-3.7B, below) and BERT
+//! WordPiece ([`BertTokenizer`], ChatPLUG-240M).
 //!
-//! Two backends behind one [`Tokenizer`] type:
+//! The mT5 tokenizer has two backends behind one [`Tokenizer`] type:
 //!
 //! * **`spiece.model`** (preferred): a from-scratch reimplementation of the
 //!   SentencePiece unigram encoder (sentencepiece 0.1.99: precompiled-charsmap
@@ -24,6 +25,9 @@ mod hf;
 mod proto;
 mod spm;
 pub mod train;
+mod wordpiece;
+
+pub use wordpiece::{plug_whitespace_mapping, BertTokenizer};
 
 use hf::{clean_up_tokenization, py_lstrip, py_rstrip, py_strip, HfConfig, SplitTrie};
 use proto::PieceType;
