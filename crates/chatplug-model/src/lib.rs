@@ -1,5 +1,6 @@
-//! Fusion-in-Decoder T5 inference for ChatPLUG-3.7B (FiD over mT5-XL): reading released
-//! checkpoints, the FiD forward pass, and decoding with HF `generate` semantics.
+//! Fusion-in-Decoder inference for ChatPLUG-3.7B (FiD over mT5-XL: reading released
+//! checkpoints, the FiD forward pass, decoding with HF `generate` semantics) and
+//! ChatPLUG-240M (FiD over PLUG: [`plug`], with its own beam search).
 //!
 //! This crate knows nothing of HTTP or dialogue; it maps token ids to token ids.
 
@@ -12,6 +13,7 @@ pub mod kernels;
 pub mod layers;
 pub mod params;
 pub mod pickle_guard;
+pub mod plug;
 pub mod weights;
 
 pub use config::T5Config;

@@ -40,7 +40,19 @@ pub const CHECKPOINT_FILES: [&str; 4] = [
 ];
 
 impl WeightStore {
+    /// Opens a T5 checkpoint, its keys mapped to HF names ([`hf_key`]).
     pub fn open(dir: &Path, dtype: DType, device: &Device) -> Result<Self> {
+        Self::open_mapped(dir, dtype, device, &|key| Some(hf_key(key)))
+    }
+
+    /// Opens a checkpoint whose keys `map_key` turns into the model's names; a key it maps
+    /// to `None` is dropped unread (as a reference loader drops it).
+    pub fn open_mapped(
+        dir: &Path,
+        dtype: DType,
+        device: &Device,
+        map_key: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
         let checkpoint_error = |message: String| ModelError::Checkpoint {
             dir: dir.to_path_buf(),
             message,
@@ -76,9 +88,17 @@ impl WeightStore {
                 // Bounded before candle's unpickler builds anything (see pickle_guard).
                 crate::pickle_guard::check_torch_zip(&file)
                     .map_err(|e| ModelError::file(&file, format!("refused torch checkpoint: {e}")))?;
-                let pth = candle_core::pickle::PthTensors::new(&file, None).map_err(|e| {
-                    ModelError::file(&file, format!("not a readable torch checkpoint: {e}"))
-                })?;
+                // A training run's `{"model": state_dict, ...}` holds the tensors one level
+                // down (ModelScope's loaders take `checkpoint["model"]` when present).
+                let pth = candle_core::pickle::PthTensors::new(&file, Some("model"))
+                    .ok()
+                    .filter(|p| !p.tensor_infos().is_empty());
+                let pth = match pth {
+                    Some(p) => p,
+                    None => candle_core::pickle::PthTensors::new(&file, None).map_err(|e| {
+                        ModelError::file(&file, format!("not a readable torch checkpoint: {e}"))
+                    })?,
+                };
                 Source::Pickle(pth, file)
             };
             sources.push(source);
@@ -91,7 +111,9 @@ impl WeightStore {
                 Source::Pickle(pth, _) => pth.tensor_infos().keys().cloned().collect(),
             };
             for key in keys {
-                let hf_name = hf_key(&key);
+                let Some(hf_name) = map_key(&key) else {
+                    continue;
+                };
                 if let Some(previous) = entries.get(&hf_name) {
                     return Err(checkpoint_error(format!(
                         "tensors `{}` and `{key}` both map to `{hf_name}`",
