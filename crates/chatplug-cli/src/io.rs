@@ -43,6 +43,7 @@ pub fn check_model_dir(dir: &Path) -> Result<PathBuf> {
     Ok(dir.to_path_buf())
 }
 
+/// A FiD-T5 model (the benchmark measures that family).
 pub fn load_model(dir: &Path) -> Result<FidT5> {
     let device = candle_core::Device::Cpu;
     FidT5::load(dir, &device).context("cannot load the model")

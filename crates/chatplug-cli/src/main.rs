@@ -1,6 +1,7 @@
 //! `chatplug`: the command-line entry point. Each subcommand lives in its own module and
 //! stays thin: parse input, call the library crates, print JSON.
 
+mod backend;
 mod bench;
 mod chat;
 mod data;

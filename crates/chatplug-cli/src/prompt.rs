@@ -2,13 +2,11 @@
 //! FiD passages, the generation options and the decisions taken.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use chatplug_dialogue::{ChatPipeline, Config};
 
-use crate::engine::NoEosTokenizer;
-use crate::io::{load_tokenizer, read_request};
+use crate::io::read_request;
 use crate::sources::ConfigFile;
 
 #[derive(clap::Args)]
@@ -19,7 +17,8 @@ pub struct Args {
     /// Request JSON file; standard input when omitted.
     #[arg(long)]
     request: Option<PathBuf>,
-    /// A model (or tokenizer) directory, to turn banned n-grams into `bad_words_ids`.
+    /// A model (or tokenizer) directory, to turn banned n-grams into `bad_words_ids`; a
+    /// PLUG one (vocab.txt) also selects the `[unusedN]` whitespace tokens.
     #[arg(long)]
     tokenizer: Option<PathBuf>,
 }
@@ -29,9 +28,8 @@ pub fn run(args: Args) -> Result<()> {
     let pipeline = load_pipeline(args.config.as_deref())?;
     let pipeline = match &args.tokenizer {
         Some(dir) => {
-            let tokenizer = load_tokenizer(dir)?
-                .with_context(|| format!("no tokenizer (spiece.model or tokenizer.json) in {}", dir.display()))?;
-            pipeline.with_tokenizer(Arc::new(NoEosTokenizer(Arc::new(tokenizer))))
+            let (tokenizer, model_type) = crate::backend::load_text_tokenizer(dir)?;
+            pipeline.with_tokenizer(tokenizer).with_model_type(model_type)
         }
         None => pipeline,
     };

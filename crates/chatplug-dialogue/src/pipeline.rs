@@ -4,7 +4,7 @@
 //! post-processes; [`ChatPipeline::training_passages`] runs only the stages that
 //! build passages, for training data.
 
-use crate::config::Config;
+use crate::config::{Config, ModelType};
 use crate::context::ContextSelection;
 use crate::error::{DialogueError, Result};
 use crate::grounding::find_evidence;
@@ -248,6 +248,12 @@ impl ChatPipeline {
     /// Tokenizer for `bad_words_ids` (without one, only the texts are reported).
     pub fn with_tokenizer(mut self, tokenizer: Arc<dyn TextTokenizer>) -> Self {
         self.tokenizer = Some(tokenizer);
+        self
+    }
+
+    /// The loaded model's tokenizer family decides the whitespace tokens (`model_type`).
+    pub fn with_model_type(mut self, model_type: ModelType) -> Self {
+        self.config.model_type = model_type;
         self
     }
     pub fn with_rewriter(mut self, rewriter: Arc<dyn UtteranceRewriter>) -> Self {

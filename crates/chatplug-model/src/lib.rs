@@ -4,6 +4,7 @@
 //!
 //! This crate knows nothing of HTTP or dialogue; it maps token ids to token ids.
 
+pub mod architecture;
 pub mod attention;
 pub mod config;
 pub mod error;
@@ -16,6 +17,7 @@ pub mod pickle_guard;
 pub mod plug;
 pub mod weights;
 
+pub use architecture::Architecture;
 pub use config::T5Config;
 pub use params::{Init, ParamSpec};
 pub use error::{ModelError, Result};

@@ -244,7 +244,8 @@ impl BertTokenizer {
         out
     }
 
-    fn encode_without_specials(&self, text: &str) -> Vec<u32> {
+    /// The ids of `text` without `[CLS]` and `[SEP]` (`add_special_tokens=False`).
+    pub fn encode_without_specials(&self, text: &str) -> Vec<u32> {
         let lowered;
         let text = if self.lowercase {
             lowered = self.lowercase_outside_specials(text);

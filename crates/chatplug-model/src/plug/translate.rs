@@ -25,6 +25,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::error::{ModelError, Result};
+use crate::generation::config::EarlyStopping;
+use crate::generation::GenerationConfig;
 use crate::plug::model::{FidPlug, PlugEncoded};
 
 /// The reference's keyword arguments and their defaults.
@@ -63,6 +65,50 @@ impl Default for TranslateOptions {
             top_p: 1.0,
             seed: 0,
         }
+    }
+}
+
+impl TranslateOptions {
+    /// The reference's options from a request's HF-style generation options (the names
+    /// ModelScope's pipeline passes through to `translate`). `max_length` / `min_length`
+    /// count generated tokens, as in `translate`; `max_new_tokens` / `min_new_tokens` are
+    /// the same counts under HF's names. Options `translate` does not have are errors.
+    pub fn from_generation(g: &GenerationConfig) -> Result<Self> {
+        let d = TranslateOptions::default();
+        if g.num_return_sequences.is_some_and(|n| n != 1) {
+            return Err(ModelError::generation("num_return_sequences", "ChatPLUG-240M's beam search returns one sequence"));
+        }
+        for (option, set) in [
+            ("eos_token_id", g.eos_token_id.is_some()),
+            ("pad_token_id", g.pad_token_id.is_some()),
+            ("decoder_start_token_id", g.decoder_start_token_id.is_some()),
+        ] {
+            if set {
+                return Err(ModelError::generation(option, "ChatPLUG-240M starts with [CLS] and ends with [SEP]"));
+            }
+        }
+        let early_stopping = match g.early_stopping {
+            None | Some(EarlyStopping::Stop) => true,
+            Some(EarlyStopping::Heuristic) => false,
+            Some(EarlyStopping::Never) => {
+                return Err(ModelError::generation("early_stopping", "\"never\" is not an option of ChatPLUG-240M's beam search"))
+            }
+        };
+        Ok(TranslateOptions {
+            max_length: g.max_new_tokens.or(g.max_length).unwrap_or(d.max_length),
+            min_length: g.min_new_tokens.or(g.min_length).unwrap_or(d.min_length),
+            num_beams: g.num_beams.unwrap_or(d.num_beams),
+            length_penalty: g.length_penalty.unwrap_or(d.length_penalty),
+            repetition_penalty: g.repetition_penalty.unwrap_or(d.repetition_penalty),
+            no_repeat_ngram_size: g.no_repeat_ngram_size.unwrap_or(d.no_repeat_ngram_size),
+            early_stopping,
+            bad_words_ids: g.bad_words_ids.clone().unwrap_or_default(),
+            do_sample: g.do_sample.unwrap_or(d.do_sample),
+            temperature: g.temperature.unwrap_or(d.temperature),
+            top_k: g.top_k.unwrap_or(d.top_k),
+            top_p: g.top_p.unwrap_or(d.top_p),
+            seed: g.seed.unwrap_or(d.seed),
+        })
     }
 }
 

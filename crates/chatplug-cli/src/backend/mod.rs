@@ -1,0 +1,72 @@
+//! The released ChatPLUG model families behind one interface: what `generate`, `chat`,
+//! `serve` and `eval` run. Each backend owns its network, its tokenizer and its decoding
+//! (HF `generate` for FiD-T5, the reference's `translate` for FiD-PLUG); the rest of the
+//! CLI never asks which one it has.
+
+mod plug;
+mod t5;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use chatplug_dialogue::{Generated, ModelType, TextTokenizer};
+use chatplug_model::Architecture;
+use serde_json::{Map, Value};
+
+pub use plug::PlugBackend;
+pub use t5::T5Backend;
+
+pub trait FidBackend: Send + Sync {
+    /// The tokenizer family, for the pipeline's whitespace mapping.
+    fn model_type(&self) -> ModelType;
+
+    /// Whether the directory had a tokenizer (`generate` with token ids needs none).
+    fn has_tokenizer(&self) -> bool;
+
+    /// Token ids of FiD passages, truncated to `max_len` tokens each as the reference
+    /// tokenizer truncates them.
+    fn encode_passages(&self, texts: &[String], max_len: usize) -> Result<Vec<Vec<u32>>>;
+
+    /// Text of generated ids.
+    fn decode(&self, ids: &[u32]) -> Result<String>;
+
+    /// The tokenizer without end-of-sequence (or `[CLS]`/`[SEP]`) tokens, for banned n-grams.
+    fn text_tokenizer(&self) -> Result<Arc<dyn TextTokenizer>>;
+
+    /// `chatplug generate`: the sequences as the reference returns them. `options` are the
+    /// request's generation options; `token_types` only where the model has them.
+    fn generate_ids(&self, passages: &[Vec<u32>], token_types: Option<&[Vec<u32>]>, options: &Value) -> Result<Vec<Vec<u32>>>;
+
+    /// The pipeline's reply: text (streamed to `on_text` where the decoding allows),
+    /// with token counts. `on_text` returning false stops the generation.
+    fn generate_text(
+        &self,
+        passages: &[Vec<u32>],
+        options: &Map<String, Value>,
+        on_text: Option<&mut dyn FnMut(&str) -> bool>,
+    ) -> Result<Generated>;
+}
+
+/// Only the tokenizer of a model (or tokenizer) directory, for commands that run the
+/// pipeline without a model: `spiece.model` / `tokenizer.json` (T5), else `vocab.txt`
+/// (PLUG). With the tokenizer family.
+pub fn load_text_tokenizer(dir: &Path) -> Result<(Arc<dyn TextTokenizer>, ModelType)> {
+    if let Some(tokenizer) = crate::io::load_tokenizer(dir)? {
+        return Ok((Arc::new(t5::NoEosTokenizer(Arc::new(tokenizer))), ModelType::T5));
+    }
+    if dir.join("vocab.txt").is_file() {
+        let tokenizer = chatplug_tokenizer::BertTokenizer::from_dir(dir).context("cannot load the tokenizer")?;
+        return Ok((Arc::new(plug::NoSpecialsTokenizer(Arc::new(tokenizer))), ModelType::Plug));
+    }
+    anyhow::bail!("no tokenizer (spiece.model, tokenizer.json or vocab.txt) in {}", dir.display())
+}
+
+/// Loads the model of `dir`, whichever family its `config.json` describes.
+pub fn load(dir: &Path) -> Result<Box<dyn FidBackend>> {
+    let architecture = Architecture::of_dir(dir).context("cannot load the model")?;
+    Ok(match architecture {
+        Architecture::FidT5 => Box::new(T5Backend::load(dir)?),
+        Architecture::FidPlug => Box::new(PlugBackend::load(dir)?),
+    })
+}
