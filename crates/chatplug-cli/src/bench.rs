@@ -10,6 +10,9 @@ use chatplug_model::GenerationConfig;
 use serde::Deserialize;
 use serde_json::json;
 
+use chatplug_model::plug::{translate, FidPlug, TranslateOptions};
+use chatplug_model::Architecture;
+
 use crate::io::{check_model_dir, load_model, parse_request, read_request};
 
 #[derive(clap::Args)]
@@ -37,6 +40,9 @@ struct Request {
 pub fn run(args: Args) -> Result<()> {
     let dir = check_model_dir(&args.model)?;
     let request: Request = parse_request(read_request(args.request.as_deref())?)?;
+    if Architecture::of_dir(&dir)? == Architecture::FidPlug {
+        return run_plug(&dir, &request, &args);
+    }
     let started = Instant::now();
     let model = load_model(&dir)?;
     let load_s = started.elapsed().as_secs_f64();
@@ -73,6 +79,37 @@ pub fn run(args: Args) -> Result<()> {
         "peak_rss_mib": peak_rss_mib(),
     });
     println!("{reply}");
+    Ok(())
+}
+
+/// The same measurements for a FiD-PLUG model, decoding with the reference's `translate`
+/// (`[SEP]` forbidden until the last step, so every run makes `new_tokens` steps).
+fn run_plug(dir: &std::path::Path, request: &Request, args: &Args) -> Result<()> {
+    let started = Instant::now();
+    let model = FidPlug::load(dir, &candle_core::Device::Cpu).context("cannot load the model")?;
+    let load_s = started.elapsed().as_secs_f64();
+    let repeats = args.repeats.max(1);
+    let encoder_ms = median_ms(repeats, || model.encode(&request.input_ids, None).map(|_| ()))?;
+    let encoded = model.encode(&request.input_ids, None)?;
+    let mut results = serde_json::Map::new();
+    for beams in std::iter::once(1).chain(args.beams.iter().copied()) {
+        let options = TranslateOptions {
+            num_beams: beams,
+            max_length: request.new_tokens,
+            min_length: request.new_tokens,
+            ..TranslateOptions::default()
+        };
+        let decode_ms = median_ms(repeats, || translate(&model, &encoded, 101, 102, &options).map(|_| ()))?;
+        let name = if beams == 1 { "greedy".to_string() } else { format!("beam{beams}") };
+        results.insert(
+            name,
+            json!({ "total_ms": encoder_ms + decode_ms, "per_token_ms": decode_ms / request.new_tokens as f64 }),
+        );
+    }
+    println!(
+        "{}",
+        json!({ "engine": "chatplug", "load_s": load_s, "encoder_ms": encoder_ms, "decode": results, "peak_rss_mib": peak_rss_mib() })
+    );
     Ok(())
 }
 
