@@ -17,11 +17,12 @@ import argparse
 import json
 import os
 import resource
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import median_ms, print_table, run_json  # noqa: E402
 
 SIZES = {
     # mT5-base shape, untied like mT5/ChatPLUG.
@@ -54,15 +55,6 @@ def make_request(out: Path, vocab: int, passages: int, length: int, new_tokens: 
     path = out / f"request-{passages}x{length}-{new_tokens}.json"
     path.write_text(json.dumps({"input_ids": ids, "new_tokens": new_tokens}))
     return path
-
-
-def median_ms(repeats, fn):
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
 
 
 def hf_worker(model_dir: str, request_path: str, repeats: int, beams: list):
@@ -103,13 +95,6 @@ def hf_worker(model_dir: str, request_path: str, repeats: int, beams: list):
                       "decode": decode, "peak_rss_mib": peak}))
 
 
-def run_json(cmd):
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"command failed: {' '.join(map(str, cmd))}\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size", choices=SIZES, default="base")
@@ -139,17 +124,7 @@ def main():
 
     print(f"FiD-T5 {args.size} (random weights), {args.passages} passages x {args.passage_len} tokens, "
           f"{args.new_tokens} new tokens, {os.cpu_count()} CPU threads, median of {args.repeats}")
-    print(f"{'measure':<28}{'HF transformers':>18}{'chatplug':>12}{'HF/chatplug':>13}")
-
-    def row(name, a, b):
-        print(f"{name:<28}{a:>18.1f}{b:>12.1f}{a / b:>13.2f}")
-
-    row("encoder (ms)", hf["encoder_ms"], ours["encoder_ms"])
-    for name in hf["decode"]:
-        row(f"{name} per token (ms)", hf["decode"][name]["per_token_ms"], ours["decode"][name]["per_token_ms"])
-        row(f"{name} total (ms)", hf["decode"][name]["total_ms"], ours["decode"][name]["total_ms"])
-    row("peak RSS (MiB)", hf["peak_rss_mib"], ours["peak_rss_mib"])
-    row("load (s)", hf["load_s"], ours["load_s"])
+    print_table("HF transformers", hf, ours)
     print(json.dumps({"hf": hf, "chatplug": ours}))
 
 

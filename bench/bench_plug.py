@@ -21,11 +21,12 @@ import json
 import os
 import resource
 import shutil
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import median_ms, print_table, run_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = {
@@ -75,15 +76,6 @@ def make_request(out: Path, passages: int, length: int, new_tokens: int) -> Path
     return path
 
 
-def median_ms(repeats, fn):
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
-
-
 def reference_worker(model_dir: str, request_path: str, repeats: int, beams: list):
     """Runs inside a child process: times ModelScope's PlugV2FidChat and prints JSON."""
     import torch
@@ -120,13 +112,6 @@ def reference_worker(model_dir: str, request_path: str, repeats: int, beams: lis
                       "peak_rss_mib": peak}))
 
 
-def run_json(cmd):
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.exit(f"command failed: {' '.join(map(str, cmd))}\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size", choices=SIZES, default="240m")
@@ -156,17 +141,7 @@ def main():
 
     print(f"FiD-PLUG {args.size} (random weights), {args.passages} passages x {args.passage_len} tokens, "
           f"{args.new_tokens} new tokens, {os.cpu_count()} CPU threads, median of {args.repeats}")
-    print(f"{'measure':<28}{'ModelScope':>14}{'chatplug':>12}{'ref/chatplug':>14}")
-
-    def row(name, a, b):
-        print(f"{name:<28}{a:>14.1f}{b:>12.1f}{a / b:>14.2f}")
-
-    row("encoder (ms)", ref["encoder_ms"], ours["encoder_ms"])
-    for name in ref["decode"]:
-        row(f"{name} per token (ms)", ref["decode"][name]["per_token_ms"], ours["decode"][name]["per_token_ms"])
-        row(f"{name} total (ms)", ref["decode"][name]["total_ms"], ours["decode"][name]["total_ms"])
-    row("peak RSS (MiB)", ref["peak_rss_mib"], ours["peak_rss_mib"])
-    row("load (s)", ref["load_s"], ours["load_s"])
+    print_table("ModelScope", ref, ours)
     print(json.dumps({"modelscope": ref, "chatplug": ours}))
 
 

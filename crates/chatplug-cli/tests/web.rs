@@ -53,21 +53,27 @@ fn web_page_chats_in_headless_chromium() {
     let data_dir = tempfile::tempdir().unwrap();
     let server = Serve::start(data_dir.path(), &[("CHATPLUG_API_KEYS", API_KEY)]);
 
-    let screenshot = screenshot_path();
+    run_browser_script(&root, "chat.e2e.mjs", &server, "chat.png", &[API_KEY]);
+}
+
+/// Runs `web/e2e/SCRIPT BASE_URL SCREENSHOT [ARGS]` against `server` and fails with its
+/// output unless it passes and leaves the screenshot (`<target dir>/e2e/SHOT`).
+fn run_browser_script(root: &Path, script: &str, server: &Serve, shot: &str, args: &[&str]) {
+    let screenshot = screenshot_path().with_file_name(shot);
     let _ = std::fs::remove_file(&screenshot);
     let out = Command::new("node")
-        .arg("web/e2e/chat.e2e.mjs")
+        .arg(Path::new("web/e2e").join(script))
         .arg(&server.base)
         .arg(&screenshot)
-        .arg(API_KEY)
-        .current_dir(&root)
+        .args(args)
+        .current_dir(root)
         .output()
         .expect("run node");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}{stderr}");
     // The server's own log lines appear above, prefixed `[serve]`.
-    assert!(out.status.success(), "browser test failed ({}):\n{stdout}{stderr}", out.status);
+    assert!(out.status.success(), "browser test {script} failed ({}):\n{stdout}{stderr}", out.status);
     assert!(screenshot.is_file(), "no screenshot at {}", screenshot.display());
     println!("screenshot: {}", screenshot.display());
 }
@@ -121,18 +127,7 @@ fn web_page_shows_hostile_text_as_text() {
         ],
     );
 
-    let screenshot = screenshot_path().with_file_name("hostile.png");
-    let out = Command::new("node")
-        .arg("web/e2e/hostile.e2e.mjs")
-        .arg(&server.base)
-        .arg(&screenshot)
-        .current_dir(&root)
-        .output()
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}{stderr}");
-    assert!(out.status.success(), "browser test failed ({}):\n{stdout}{stderr}", out.status);
+    run_browser_script(&root, "hostile.e2e.mjs", &server, "hostile.png", &[]);
     // The hostile results came from the recorded search server, not from elsewhere.
     assert!(search.total() >= 1, "the search server was never asked");
 }

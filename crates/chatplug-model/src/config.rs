@@ -143,6 +143,18 @@ mod defaults {
     }
 }
 
+/// A `config.json` that serde cannot read, as an error naming the field when serde's
+/// message does (between backticks).
+pub(crate) fn config_json_error(path: &Path, e: serde_json::Error) -> ModelError {
+    let message = e.to_string();
+    let field = message.split('`').nth(1).unwrap_or("(config)").to_string();
+    ModelError::Config {
+        path: path.to_path_buf(),
+        field,
+        message,
+    }
+}
+
 /// At most 2^37 parameters (about 137 billion, 550 GB in f32).
 const MAX_PARAMETERS: u128 = 1 << 37;
 
@@ -155,21 +167,7 @@ impl T5Config {
 
     /// Parses config JSON; `path` is only used in error messages.
     pub fn from_json_str(text: &str, path: &Path) -> Result<Self> {
-        let raw: RawConfig = serde_json::from_str(text).map_err(|e| {
-            let message = e.to_string();
-            // serde names the field in its message ("invalid type ... for key `d_model`" is not
-            // always given), so extract it when present.
-            let field = message
-                .split('`')
-                .nth(1)
-                .unwrap_or("(config)")
-                .to_string();
-            ModelError::Config {
-                path: path.to_path_buf(),
-                field,
-                message,
-            }
-        })?;
+        let raw: RawConfig = serde_json::from_str(text).map_err(|e| config_json_error(path, e))?;
         let bad = |field: &str, message: String| ModelError::Config {
             path: path.to_path_buf(),
             field: field.to_string(),

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::Activation;
+use crate::config::{config_json_error, Activation};
 use crate::error::{ModelError, Result};
 
 /// The computation-relevant fields. Unknown fields are ignored (as transformers does).
@@ -126,15 +126,7 @@ impl PlugConfig {
     }
 
     pub fn from_json_str(text: &str, path: &Path) -> Result<Self> {
-        let raw: RawConfig = serde_json::from_str(text).map_err(|e| {
-            let message = e.to_string();
-            let field = message.split('`').nth(1).unwrap_or("(config)").to_string();
-            ModelError::Config {
-                path: path.to_path_buf(),
-                field,
-                message,
-            }
-        })?;
+        let raw: RawConfig = serde_json::from_str(text).map_err(|e| config_json_error(path, e))?;
         let bad = |field: &str, message: String| ModelError::Config {
             path: path.to_path_buf(),
             field: field.to_string(),
