@@ -47,6 +47,11 @@ QUOTE_PREFIXES = ("资料里写着：", "资料上是这么说的：", "根据�
 # persona, memory) about strings of random characters, which no prior can guess, so that
 # only copying from the input lowers the loss (the copy probe in train/RUNS.md).
 COPY_COUNT = 9000
+# sft_copy_common.jsonl: the same questions over the COMMON_ALPHABET most frequent hanzi
+# of the main mix, so that each character is seen often as a copied output; the copy probe
+# learnt to copy with 190 ids, the 3,755-character alphabet of sft_copy.jsonl had not
+# started copying after ~2,000 steps (train/RUNS.md).
+COMMON_ALPHABET = 300
 ENTITIES_PER_FAMILY = 500
 SONGCI_SAMPLE = 4000   # of ~21k Song ci; classical poems are a seasoning, not the bulk
 SYNTH_PERSONAS = 900
@@ -509,6 +514,19 @@ def copy_characters():
     return [c for c in gb2312_characters()[:3755] if c not in banned]
 
 
+def frequent_characters(rows, count):
+    """The `count` most frequent hanzi of the examples' replies and knowledge (ties by code
+    point), minus the copy alphabet's exclusions."""
+    allowed = set(copy_characters())
+    freq = {}
+    for _, ex in rows:
+        for text in [ex["response"]] + ex.get("knowledge", []):
+            for c in text:
+                if c in allowed:
+                    freq[c] = freq.get(c, 0) + 1
+    return sorted(freq, key=lambda c: (-freq[c], c))[:count]
+
+
 def copy_example(rng, chars):
     """A question whose answer is a string of 3–10 random common characters found only in
     the input: in a passage among distractors, in the bot profile, or in an earlier user
@@ -608,6 +626,9 @@ def main(argv=None):
     common = copy_characters()
     copy_rng = random.Random(args.seed + 13)
     copy = [copy_example(copy_rng, common) for _ in range(max(1, round(COPY_COUNT * args.scale)))]
+    frequent = frequent_characters(train, COMMON_ALPHABET)
+    copy_common_rng = random.Random(args.seed + 14)
+    copy_common = [copy_example(copy_common_rng, frequent) for _ in range(max(1, round(COPY_COUNT * args.scale)))]
 
     # Documents: same world, our prose, dialogues as plain text, poems.
     drng = random.Random(args.seed + 20)
@@ -636,6 +657,7 @@ def main(argv=None):
     write_jsonl(out / "sft_valid.jsonl", valid)
     write_jsonl(out / "sft_quote.jsonl", quote)
     write_jsonl(out / "sft_copy.jsonl", copy)
+    write_jsonl(out / "sft_copy_common.jsonl", copy_common)
     with open(out / "documents.txt", "w", encoding="utf-8", newline="\n") as f:
         for d in docs:
             f.write(d + "\n")

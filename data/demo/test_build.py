@@ -45,7 +45,7 @@ class BuildTest(unittest.TestCase):
         cls.tmp.cleanup()
 
     def test_same_bytes_every_run(self):
-        for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_quote.jsonl", "sft_copy.jsonl", "documents.txt",
+        for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_quote.jsonl", "sft_copy.jsonl", "sft_copy_common.jsonl", "documents.txt",
                      "tokenizer_corpus.txt",
                      "stats.json"):
             self.assertEqual((self.a / name).read_bytes(), (self.b / name).read_bytes(), name)
@@ -111,6 +111,20 @@ class BuildTest(unittest.TestCase):
             self.assertNotIn(answer, r["query"], r)
             shapes.add("knowledge" if "knowledge" in r else "persona" if "bot_profile" in r else "memory")
         self.assertEqual(shapes, {"knowledge", "persona", "memory"})
+
+    def test_common_copy_strings_use_the_main_mix_most_frequent_characters(self):
+        rows = [json.loads(l) for l in open(self.a / "sft_copy_common.jsonl", encoding="utf-8")]
+        self.assertEqual(len(rows), 180)
+        used = set()
+        for r in rows:
+            answer = re.search(r"(?:是|叫)([^。，;]+)[。，]", r["response"]).group(1)
+            inputs = r.get("knowledge", []) + [r.get("bot_profile", "")] + [t["utterance"] for t in r.get("history", [])]
+            self.assertTrue(any(answer in i for i in inputs), r)
+            used.update(answer)
+        self.assertLessEqual(len(used), 300)
+        # Frequent in the main mix's replies and knowledge: every character used is there.
+        main = "".join(r["response"] + "".join(r.get("knowledge", [])) for r in self.rows)
+        self.assertTrue(all(c in main for c in used), sorted(c for c in used if c not in main))
 
     def test_recalled_fact_is_in_a_first_person_user_clause(self):
         # The pipeline's dynamic user profile keeps clauses with 我; the recalled value
