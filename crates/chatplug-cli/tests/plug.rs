@@ -75,3 +75,10 @@ fn a_plug_directory_without_vocab_names_it() {
     assert_eq!(reply["sequences"][0].as_array().unwrap().len(), 4, "{reply}");
     assert!(reply.get("texts").is_none());
 }
+
+#[test]
+fn tokenize_uses_the_wordpiece_vocabulary() {
+    let dir = model_dir("tiny_a");
+    let out = chatplug(&["tokenize", "--model", dir.path().to_str().unwrap()], r#"{"texts": ["你好[SEP]HELLO"]}"#);
+    assert_eq!(stdout_json(&out), json!({ "ids": [[101, 872, 1962, 102, 8701, 102]] }));
+}
