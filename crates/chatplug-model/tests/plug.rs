@@ -149,3 +149,27 @@ fn broken_checkpoints_name_the_tensor() {
         assert!(err.contains(field), "{field}: {err}");
     }
 }
+
+/// The reference's generator weight and decoder embedding are one parameter, filled from
+/// both keys with the generator's last: a checkpoint whose two copies differ runs with
+/// the generator's. Here it is all zeros, so every log-probability is the bias' own.
+#[test]
+fn a_stored_generator_weight_wins_over_the_decoder_embedding() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = golden().join("tiny_b");
+    std::fs::copy(src.join("config.json"), dir.path().join("config.json")).unwrap();
+    let mut tensors: std::collections::HashMap<String, candle_core::Tensor> =
+        candle_core::pickle::read_all(src.join("pytorch_model.bin")).unwrap().into_iter().collect();
+    let key = "module.generator.dense.weight";
+    let zeros = tensors[key].zeros_like().unwrap();
+    tensors.insert(key.to_string(), zeros);
+    let bias = tensors["module.generator.dense.bias"].to_vec1::<f32>().unwrap();
+    candle_core::safetensors::save(&tensors, dir.path().join("model.safetensors")).unwrap();
+    let model = FidPlug::load(dir.path(), &Device::Cpu).unwrap();
+    let got = model.forward_log_probs(&[vec![101, 872, 1962, 102]], None, &[101, 5]).unwrap();
+    let max = bias.iter().copied().fold(f32::MIN, f32::max);
+    let log_total = bias.iter().map(|b| (b - max).exp()).sum::<f32>().ln() + max;
+    for (i, (g, b)) in got.iter().zip(&bias).enumerate() {
+        assert!((g - (b - log_total)).abs() < 1e-4, "id {i}: {g} vs {}", b - log_total);
+    }
+}

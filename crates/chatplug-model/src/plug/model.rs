@@ -211,10 +211,16 @@ impl FidPlug {
             });
         }
 
-        let decoder_embeddings = store.take("decoder.embeddings.weight", &[v, d])?;
-        // The generator's weight is the decoder embedding (tied in the reference); a stored
-        // copy must agree in shape and is not read.
-        store.ignore_if_shaped("generator.dense.weight", &[v, d])?;
+        // The generator's weight and the decoder embedding are one parameter in the
+        // reference; `load_state_dict` fills it from both keys, the generator's last (its
+        // module is registered after the decoder), so that one wins when both are stored.
+        let decoder_embeddings = match store.take_optional("generator.dense.weight", &[v, d])? {
+            Some(weight) => {
+                store.ignore_if_shaped("decoder.embeddings.weight", &[v, d])?;
+                weight
+            }
+            None => store.take("decoder.embeddings.weight", &[v, d])?,
+        };
         let generator_bias = store.take("generator.dense.bias", &[v])?;
         let deps = DECODER_LAYER_NORM_EPS;
         let mut decoder_layers = Vec::with_capacity(c.dec_layers);
