@@ -173,3 +173,18 @@ fn a_stored_generator_weight_wins_over_the_decoder_embedding() {
         assert!((g - (b - log_total)).abs() < 1e-4, "id {i}: {g} vs {}", b - log_total);
     }
 }
+
+#[test]
+fn a_stop_request_ends_the_search_before_the_next_step() {
+    let model = load("tiny_a");
+    let encoded = model.encode(&[vec![CLS, 872, 1962, SEP]], None).unwrap();
+    let options = TranslateOptions { min_length: 50, max_length: 60, ..TranslateOptions::default() };
+    let mut calls = 0;
+    let got = chatplug_model::plug::translate_until(&model, &encoded, CLS, SEP, &options, &mut || {
+        calls += 1;
+        calls <= 3
+    })
+    .unwrap();
+    assert!(got.is_none());
+    assert_eq!(calls, 4, "asked once per step, stopped at the fourth");
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use chatplug_dialogue::{Generated, ModelType, TextTokenizer, Usage, STOPPED};
-use chatplug_model::plug::{translate, FidPlug, TranslateOptions};
+use chatplug_model::plug::{translate_until, FidPlug, TranslateOptions};
 use chatplug_model::GenerationConfig;
 use chatplug_tokenizer::BertTokenizer;
 use serde_json::{Map, Value};
@@ -36,7 +36,14 @@ impl PlugBackend {
             .with_context(|| format!("no tokenizer (vocab.txt) in {}", self.dir.display()))
     }
 
-    fn run(&self, passages: &[Vec<u32>], token_types: Option<&[Vec<u32>]>, options: &Value) -> Result<Vec<u32>> {
+    /// The reference's decoding; `None` when `keep_going` stopped it.
+    fn run(
+        &self,
+        passages: &[Vec<u32>],
+        token_types: Option<&[Vec<u32>]>,
+        options: &Value,
+        keep_going: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<Vec<u32>>> {
         let options = if options.is_null() { GenerationConfig::default() } else { GenerationConfig::from_json(options)? };
         let options = TranslateOptions::from_generation(&options)?;
         let (start, end) = match &self.tokenizer {
@@ -45,7 +52,7 @@ impl PlugBackend {
             None => (101, 102),
         };
         let encoded = self.model.encode(passages, token_types)?;
-        Ok(translate(&self.model, &encoded, start, end, &options)?)
+        Ok(translate_until(&self.model, &encoded, start, end, &options, keep_going)?)
     }
 }
 
@@ -83,23 +90,27 @@ impl FidBackend for PlugBackend {
     }
 
     fn generate_ids(&self, passages: &[Vec<u32>], token_types: Option<&[Vec<u32>]>, options: &Value) -> Result<Vec<Vec<u32>>> {
-        Ok(vec![self.run(passages, token_types, options)?])
+        let ids = self.run(passages, token_types, options, &mut || true)?;
+        Ok(vec![ids.expect("never stopped")])
     }
 
-    /// The beam search knows its answer only at the end: the whole reply is handed over
-    /// then (a stop request is honoured before it is).
+    /// The beam search knows its answer only at the end: it asks `on_text("")` before
+    /// every step whether to go on, and hands over the whole reply at the end.
     fn generate_text(
         &self,
         passages: &[Vec<u32>],
         options: &Map<String, Value>,
-        on_text: Option<&mut dyn FnMut(&str) -> bool>,
+        mut on_text: Option<&mut dyn FnMut(&str) -> bool>,
     ) -> Result<Generated> {
         let tokenizer = self.tokenizer()?;
         let prompt_tokens = passages.iter().map(Vec::len).sum();
-        let ids = self.run(passages, None, &Value::Object(options.clone()))?;
+        let mut keep_going = || on_text.as_mut().is_none_or(|f| f(""));
+        let Some(ids) = self.run(passages, None, &Value::Object(options.clone()), &mut keep_going)? else {
+            bail!(STOPPED);
+        };
         let text = tokenizer.decode(&ids);
         if let Some(f) = on_text {
-            if !f("") || (!text.is_empty() && !f(&text)) {
+            if !text.is_empty() && !f(&text) {
                 bail!(STOPPED);
             }
         }

@@ -8,4 +8,4 @@ pub mod translate;
 
 pub use config::PlugConfig;
 pub use model::{FidPlug, PlugDecoderState, PlugEncoded};
-pub use translate::{translate, TranslateOptions};
+pub use translate::{translate, translate_until, TranslateOptions};

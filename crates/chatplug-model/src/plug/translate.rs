@@ -124,6 +124,20 @@ pub fn translate(
     end: u32,
     options: &TranslateOptions,
 ) -> Result<Vec<u32>> {
+    let ids = translate_until(model, encoded, start, end, options, &mut || true)?;
+    Ok(ids.expect("only keep_going stops the search"))
+}
+
+/// [`translate`], asking `keep_going` before every step; `None` when it said no (a
+/// cancelled request frees its worker at the next step).
+pub fn translate_until(
+    model: &FidPlug,
+    encoded: &PlugEncoded,
+    start: u32,
+    end: u32,
+    options: &TranslateOptions,
+    keep_going: &mut dyn FnMut() -> bool,
+) -> Result<Option<Vec<u32>>> {
     let o = options;
     if o.num_beams == 0 {
         return Err(ModelError::generation("num_beams", "must be at least 1"));
@@ -158,6 +172,9 @@ pub fn translate(
     let mut hypotheses: Vec<(f32, Vec<u32>)> = Vec::new();
 
     for step in 0..o.max_length {
+        if !keep_going() {
+            return Ok(None);
+        }
         let last: Vec<u32> = alive.iter().map(|s| *s.last().unwrap()).collect();
         let log_probs = model.decode_step(encoded, &mut state, &last)?;
         let mut rows: Vec<Vec<f32>> = log_probs.to_dtype(DType::F32)?.to_vec2()?;
@@ -242,7 +259,7 @@ pub fn translate(
                 let mut best = hypotheses;
                 // Stable, descending: the first recorded of equal scores wins.
                 best.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
-                return Ok(best.swap_remove(0).1);
+                return Ok(Some(best.swap_remove(0).1));
             }
         }
         model.reorder(&mut state, &origins)?;
