@@ -2,10 +2,12 @@
 """Writes 30 copy questions (build.py's `copy_example`, another seed than sft_copy.jsonl)
 with their `answers`, to see when a checkpoint starts copying (issue 10):
 
-    python3 data/demo/train/make_copy_check.py /tmp/copy_check.jsonl
+    python3 data/demo/train/make_copy_check.py /tmp/copy_check.jsonl [--common BUILD_DIR]
     TOKENIZER=~/chatplug-runs/demo/model bash data/demo/train/eval_checkpoint.sh CHECKPOINT /tmp/copy_check.jsonl
 
-The answer hit rate is the share of replies that contain the random string.
+The answer hit rate is the share of replies that contain the random string. With
+`--common BUILD_DIR` the strings use the alphabet of sft_copy_common.jsonl (the most
+frequent hanzi of BUILD_DIR/sft_train.jsonl), as model-6 is trained on.
 """
 import json
 import random
@@ -20,8 +22,14 @@ import build  # noqa: E402
 
 
 def main():
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "copy_check.jsonl")
-    common = build.copy_characters()
+    args = sys.argv[1:]
+    out = Path(args[0] if args else "copy_check.jsonl")
+    if "--common" in args:
+        train = Path(args[args.index("--common") + 1]) / "sft_train.jsonl"
+        rows = [(None, json.loads(line)) for line in open(train, encoding="utf-8")]
+        common = build.frequent_characters(rows, build.COMMON_ALPHABET)
+    else:
+        common = build.copy_characters()
     rng = random.Random(99)
     with open(out, "w", encoding="utf-8") as f:
         for i in range(30):
