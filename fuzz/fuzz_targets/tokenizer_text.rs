@@ -1,5 +1,6 @@
 #![no_main]
-// libFuzzer driver of chatplug_fuzz's `tokenizer_text` target (the same function the bounded runner calls).
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = (chatplug_fuzz::target("tokenizer_text").run)(data);
-});
+#[macro_use]
+#[path = "common.rs"]
+mod common;
+
+chatplug_fuzz_target!("tokenizer_text");
