@@ -118,11 +118,18 @@ impl PlugConfig {
         Self::from_json_str(&text, path)
     }
 
-    /// Whether a parsed `config.json` describes a PLUG model (`model_type` "plug" or the
-    /// PlugConfig-only fields), rather than a T5.
+    /// Whether a parsed `config.json` describes a PLUG model rather than a T5:
+    /// `model_type` "plug", a `Plug…` architecture, or any PlugConfig-only field.
     pub fn describes_plug(json: &Value) -> bool {
+        let plug_architecture = json
+            .get("architectures")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|n| n.as_str().is_some_and(|n| n.starts_with("Plug"))));
         json.get("model_type").and_then(Value::as_str) == Some("plug")
-            || (json.get("dec_layers").is_some() && json.get("encoder").is_some())
+            || plug_architecture
+            || ["dec_layers", "dec_heads", "dec_hidden_size", "dec_ff_size", "encoder_pth"]
+                .iter()
+                .any(|field| json.get(field).is_some())
     }
 
     pub fn from_json_str(text: &str, path: &Path) -> Result<Self> {
@@ -203,5 +210,27 @@ impl PlugConfig {
             block_trigram: raw.block_trigram,
             pad_token_id: raw.pad_token_id.unwrap_or(0),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PlugConfig;
+    use serde_json::json;
+
+    #[test]
+    fn plug_configs_are_told_from_t5_configs() {
+        assert!(PlugConfig::describes_plug(&json!({"model_type": "plug"})));
+        assert!(PlugConfig::describes_plug(&json!({"architectures": ["PlugForConditionalGeneration"]})));
+        assert!(PlugConfig::describes_plug(&json!({"dec_layers": 12, "hidden_size": 768})));
+        assert!(!PlugConfig::describes_plug(&json!({"model_type": "t5", "d_model": 512, "num_decoder_layers": 6})));
+        assert!(!PlugConfig::describes_plug(&json!({"architectures": ["T5ForConditionalGeneration"]})));
+    }
+
+    #[test]
+    fn a_roberta_encoder_is_refused_by_name() {
+        // PlugConfig's own default encoder is RoBERTa; ChatPLUG-240M's is BERT.
+        let err = PlugConfig::from_json_str(r#"{"dec_layers": 2}"#, std::path::Path::new("config.json")).unwrap_err();
+        assert!(err.to_string().contains("encoder") && err.to_string().contains("roberta"), "{err}");
     }
 }
