@@ -28,7 +28,8 @@ pub struct Request {
     /// FiD passages as token ids, padded with 0 or not.
     input_ids: Option<Vec<Vec<u32>>>,
     /// Token limit per text passage (EOS, or [CLS] and [SEP], included), as HF
-    /// `truncation=True, max_length`.
+    /// `truncation=True, max_length`; default 380 for T5 (ChatPLUG-3.7B's pipeline), 300
+    /// for PLUG (ModelScope's `fid_dialogue` pipeline).
     max_encoder_length: Option<usize>,
     /// PLUG only: token-type ids of the passages (default 0), shaped like `input_ids`.
     token_type_ids: Option<Vec<Vec<u32>>>,
@@ -46,10 +47,7 @@ pub fn run(args: Args) -> Result<()> {
         (None, None) => bail!("the request needs `passages` (texts) or `input_ids` (token ids)"),
         (None, Some(ids)) => ids,
         (Some(texts), None) => {
-            // Default: ChatPLUG-3.7B's `core_chat_max_encoder_length`, as the pipeline uses it.
-            let max_len = request.max_encoder_length.unwrap_or_else(|| {
-                chatplug_dialogue::Config::default().core_chat_max_encoder_length as usize
-            });
+            let max_len = request.max_encoder_length.unwrap_or_else(|| backend.default_max_encoder_length());
             if max_len < 2 {
                 bail!("max_encoder_length must be at least 2, got {max_len}");
             }

@@ -82,3 +82,17 @@ fn tokenize_uses_the_wordpiece_vocabulary() {
     let out = chatplug(&["tokenize", "--model", dir.path().to_str().unwrap()], r#"{"texts": ["你好[SEP]HELLO"]}"#);
     assert_eq!(stdout_json(&out), json!({ "ids": [[101, 872, 1962, 102, 8701, 102]] }));
 }
+
+#[test]
+fn text_passages_default_to_modelscopes_300_tokens() {
+    // The golden model has 128 positions: a 400-character passage cut to ModelScope's
+    // default of 300 tokens is too long for it, and the error says how long it was.
+    let dir = model_dir("tiny_a");
+    let long = "好".repeat(400);
+    let request = json!({ "passages": [long], "generation": { "max_length": 3 } });
+    let out = chatplug(&["generate", "--model", dir.path().to_str().unwrap()], &request.to_string());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("a passage of 300 tokens"), "{stderr}");
+    let fits = json!({ "passages": [long], "max_encoder_length": 128, "generation": { "max_length": 3 } });
+    assert_eq!(generate(dir.path(), &fits)["sequences"][0].as_array().unwrap().len(), 3);
+}

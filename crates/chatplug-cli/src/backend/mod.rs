@@ -24,6 +24,9 @@ pub trait FidBackend: Send + Sync {
     /// Whether the directory had a tokenizer (`generate` with token ids needs none).
     fn has_tokenizer(&self) -> bool;
 
+    /// `generate`'s passage length when the request gives none: the reference's.
+    fn default_max_encoder_length(&self) -> usize;
+
     /// Token ids of FiD passages, truncated to `max_len` tokens each as the reference
     /// tokenizer truncates them.
     fn encode_passages(&self, texts: &[String], max_len: usize) -> Result<Vec<Vec<u32>>>;

@@ -74,6 +74,11 @@ impl FidBackend for PlugBackend {
         self.tokenizer.is_some()
     }
 
+    /// ModelScope's `fid_dialogue` pipeline's `max_encoder_length`.
+    fn default_max_encoder_length(&self) -> usize {
+        300
+    }
+
     /// As the pipeline's `truncation=True, max_length`: `[CLS]`, at most `max_len - 2`
     /// tokens, `[SEP]`.
     fn encode_passages(&self, texts: &[String], max_len: usize) -> Result<Vec<Vec<u32>>> {

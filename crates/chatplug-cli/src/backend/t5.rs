@@ -55,6 +55,11 @@ impl FidBackend for T5Backend {
         self.tokenizer.is_some()
     }
 
+    /// ChatPLUG-3.7B's `core_chat_max_encoder_length`, as the pipeline uses it.
+    fn default_max_encoder_length(&self) -> usize {
+        chatplug_dialogue::Config::default().core_chat_max_encoder_length as usize
+    }
+
     /// As HF with `truncation=True, max_length`: at most `max_len - 1` text tokens, then EOS.
     fn encode_passages(&self, texts: &[String], max_len: usize) -> Result<Vec<Vec<u32>>> {
         let tokenizer = self.tokenizer()?;
