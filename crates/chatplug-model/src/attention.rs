@@ -44,18 +44,8 @@ impl Attention {
         })
     }
 
-    /// (batch, len, heads*d_kv) → (batch, heads, len, d_kv)
     fn split_heads(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let (b, l, _) = x.dims3()?;
-        x.reshape((b, l, self.num_heads, self.d_kv))?
-            .transpose(1, 2)?
-            .contiguous()
-    }
-
-    /// (batch, heads, len, d_kv) → (batch, len, heads*d_kv)
-    fn merge_heads(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let (b, h, l, k) = x.dims4()?;
-        x.transpose(1, 2)?.contiguous()?.reshape((b, l, h * k))
+        split_heads(x, self.num_heads, self.d_kv)
     }
 
     /// Projects the fused encoder output into this layer's cross-attention memory.
@@ -81,7 +71,7 @@ impl Attention {
         let kv = self.project_key_value(x)?;
         let scores = q.matmul(&kv.keys.t()?)?.broadcast_add(bias)?;
         let weights = softmax_last_dim(&scores)?;
-        self.o.forward(&self.merge_heads(&weights.matmul(&kv.values)?)?)
+        self.o.forward(&merge_heads(&weights.matmul(&kv.values)?)?)
     }
 
     /// One decoding step of causal self-attention. `x` is (batch, 1, d_model); the step's key
@@ -93,19 +83,10 @@ impl Attention {
         bias: &Tensor,
     ) -> candle_core::Result<Tensor> {
         let q = self.split_heads(&self.q.forward(x)?)?;
-        let step = self.project_key_value(x)?;
-        let kv = match cache.take() {
-            None => step,
-            Some(past) => KeyValue {
-                keys: Tensor::cat(&[&past.keys, &step.keys], 2)?,
-                values: Tensor::cat(&[&past.values, &step.values], 2)?,
-            },
-        };
+        let kv = append(cache, self.project_key_value(x)?)?;
         let scores = q.matmul(&kv.keys.t()?)?.broadcast_add(bias)?;
         let weights = softmax_last_dim(&scores)?;
-        let out = weights.matmul(&kv.values)?;
-        *cache = Some(kv);
-        self.o.forward(&self.merge_heads(&out)?)
+        self.o.forward(&merge_heads(&weights.matmul(&kv.values)?)?)
     }
 
     /// Cross-attention of every hypothesis over one shared encoder output.
@@ -119,25 +100,65 @@ impl Attention {
         memory: &CrossMemory,
         mask: &Tensor,
     ) -> candle_core::Result<Tensor> {
-        let (batch, _, _) = x.dims3()?;
-        // (batch, 1, inner) → (1, heads, batch, d_kv)
-        let q = self
-            .q
-            .forward(x)?
-            .reshape((batch, self.num_heads, self.d_kv))?
-            .transpose(0, 1)?
-            .unsqueeze(0)?
-            .contiguous()?;
-        let scores = q.matmul(&memory.keys_t)?.broadcast_add(mask)?;
-        let weights = softmax_last_dim(&scores)?;
-        let out = weights.matmul(&memory.values)?; // (1, heads, batch, d_kv)
-        let out = out
-            .squeeze(0)?
-            .transpose(0, 1)?
-            .contiguous()?
-            .reshape((batch, 1, self.num_heads * self.d_kv))?;
+        let out = attend_memory(&self.q.forward(x)?, &memory.keys_t, &memory.values, mask, self.num_heads)?;
         self.o.forward(&out)
     }
+}
+
+/// (batch, len, heads*head_dim) → (batch, heads, len, head_dim)
+pub(crate) fn split_heads(x: &Tensor, heads: usize, head_dim: usize) -> candle_core::Result<Tensor> {
+    let (b, l, _) = x.dims3()?;
+    x.reshape((b, l, heads, head_dim))?.transpose(1, 2)?.contiguous()
+}
+
+/// (batch, heads, len, head_dim) → (batch, len, heads*head_dim)
+pub(crate) fn merge_heads(x: &Tensor) -> candle_core::Result<Tensor> {
+    let (b, h, l, k) = x.dims4()?;
+    x.transpose(1, 2)?.contiguous()?.reshape((b, l, h * k))
+}
+
+/// Appends one decoding step's keys and values to a self-attention cache; returns the
+/// whole cache (the tensors are shared, not copied).
+pub(crate) fn append(cache: &mut Option<KeyValue>, step: KeyValue) -> candle_core::Result<KeyValue> {
+    let kv = match cache.take() {
+        None => step,
+        Some(past) => KeyValue {
+            keys: Tensor::cat(&[&past.keys, &step.keys], 2)?,
+            values: Tensor::cat(&[&past.values, &step.values], 2)?,
+        },
+    };
+    *cache = Some(kv.clone());
+    Ok(kv)
+}
+
+/// Cross-attention of every hypothesis over one shared memory: the queries
+/// (batch, 1, heads*head_dim) are folded into the query axis, so all hypotheses attend
+/// with a single matmul against keys (1, heads, head_dim, positions) and values
+/// (1, heads, positions, head_dim) that are never copied per beam. `mask` is
+/// (1, 1, 1, positions). Returns the attended values, (batch, 1, heads*head_dim), before
+/// the output projection.
+pub(crate) fn attend_memory(
+    queries: &Tensor,
+    keys_t: &Tensor,
+    values: &Tensor,
+    mask: &Tensor,
+    heads: usize,
+) -> candle_core::Result<Tensor> {
+    let (batch, _, inner) = queries.dims3()?;
+    let head_dim = inner / heads;
+    // (batch, 1, inner) → (1, heads, batch, head_dim)
+    let q = queries
+        .reshape((batch, heads, head_dim))?
+        .transpose(0, 1)?
+        .unsqueeze(0)?
+        .contiguous()?;
+    let weights = softmax_last_dim(&q.matmul(keys_t)?.broadcast_add(mask)?)?;
+    weights
+        .matmul(values)? // (1, heads, batch, head_dim)
+        .squeeze(0)?
+        .transpose(0, 1)?
+        .contiguous()?
+        .reshape((batch, 1, inner))
 }
 
 /// Picks rows of a cache after beam reordering.

@@ -111,7 +111,8 @@ impl FeedForward {
     }
 }
 
-fn activate(x: &Tensor, activation: Activation) -> candle_core::Result<Tensor> {
+/// HF's `ACT2FN` activations (also the PLUG encoder's and decoder's).
+pub(crate) fn activate(x: &Tensor, activation: Activation) -> candle_core::Result<Tensor> {
     match activation {
         Activation::Relu => x.relu(),
         Activation::GeluErf => x.gelu_erf(),

@@ -7,10 +7,10 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
-use crate::attention::{cached_len, reorder, KeyValue};
+use crate::attention::{append, attend_memory, cached_len, merge_heads, reorder, split_heads, KeyValue};
 use crate::config::Activation;
 use crate::error::{ModelError, Result};
-use crate::layers::{softmax_last_dim, Linear};
+use crate::layers::{activate, softmax_last_dim, Linear};
 use crate::plug::config::{PlugConfig, DECODER_LAYER_NORM_EPS};
 use crate::plug::keys::plug_key;
 use crate::weights::WeightStore;
@@ -55,15 +55,6 @@ impl LayerNorm {
     }
 }
 
-fn activate(x: &Tensor, activation: Activation) -> candle_core::Result<Tensor> {
-    match activation {
-        Activation::Relu => x.relu(),
-        Activation::GeluErf => x.gelu_erf(),
-        Activation::GeluTanh => x.gelu(),
-        Activation::Silu => x.silu(),
-    }
-}
-
 /// Multi-head attention projections with biases; `heads` splits `dim`.
 struct HeadedAttention {
     query: Dense,
@@ -88,14 +79,7 @@ impl HeadedAttention {
 
     /// (batch, len, dim) → (batch, heads, len, head_dim)
     fn split(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let (b, l, _) = x.dims3()?;
-        x.reshape((b, l, self.heads, self.head_dim))?.transpose(1, 2)?.contiguous()
-    }
-
-    /// (batch, heads, len, head_dim) → (batch, len, dim)
-    fn merge(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let (b, h, l, k) = x.dims4()?;
-        x.transpose(1, 2)?.contiguous()?.reshape((b, l, h * k))
+        split_heads(x, self.heads, self.head_dim)
     }
 
     fn scale(&self) -> f64 {
@@ -334,7 +318,7 @@ impl FidPlug {
             let k = a.split(&a.key.forward(&hidden)?)?;
             let v = a.split(&a.value.forward(&hidden)?)?;
             let scores = (q.matmul(&k.t()?)? * a.scale())?.broadcast_add(&mask)?;
-            let context = a.merge(&softmax_last_dim(&scores)?.matmul(&v)?)?;
+            let context = merge_heads(&softmax_last_dim(&scores)?.matmul(&v)?)?;
             let attended = layer.attention_norm.forward(&(a.output.forward(&context)? + &hidden)?)?;
             let inner = activate(&layer.intermediate.forward(&attended)?, c.hidden_act)?;
             hidden = layer.output_norm.forward(&(layer.output.forward(&inner)? + &attended)?)?;
@@ -386,34 +370,20 @@ impl FidPlug {
                 keys: a.split(&a.key.forward(&normed)?)?,
                 values: a.split(&a.value.forward(&normed)?)?,
             };
-            let kv = match cache.take() {
-                None => step,
-                Some(past) => KeyValue {
-                    keys: Tensor::cat(&[&past.keys, &step.keys], 2)?,
-                    values: Tensor::cat(&[&past.values, &step.values], 2)?,
-                },
-            };
+            let kv = append(cache, step)?;
             let weights = softmax_last_dim(&q.matmul(&kv.keys.t()?)?)?;
-            let attended = a.output.forward(&a.merge(&weights.matmul(&kv.values)?)?)?;
-            *cache = Some(kv);
+            let attended = a.output.forward(&merge_heads(&weights.matmul(&kv.values)?)?)?;
             let query = (attended + &hidden)?;
 
-            // Cross-attention: hypotheses folded into the query axis of the one memory.
+            // Cross-attention over the one memory, shared by the hypotheses.
             let a = &layer.context_attention;
             let normed = layer.norm_2.forward(&query)?;
-            let q = (a.query.forward(&normed)?.reshape((batch, a.heads, a.head_dim))?.transpose(0, 1)?.unsqueeze(0)? * a.scale())?
-                .contiguous()?;
-            let scores = q.matmul(keys_t)?.broadcast_add(&encoded.cross_mask)?;
-            let context = softmax_last_dim(&scores)?
-                .matmul(values)?
-                .squeeze(0)?
-                .transpose(0, 1)?
-                .contiguous()?
-                .reshape((batch, 1, d))?;
+            let q = (a.query.forward(&normed)? * a.scale())?;
+            let context = attend_memory(&q, keys_t, values, &encoded.cross_mask, a.heads)?;
             let mid = a.output.forward(&context)?;
 
             let ff_input = (mid + &query)?;
-            let inner = layer.ff_in.forward(&layer.ff_norm.forward(&ff_input)?)?.gelu()?;
+            let inner = activate(&layer.ff_in.forward(&layer.ff_norm.forward(&ff_input)?)?, Activation::GeluTanh)?;
             hidden = (layer.ff_out.forward(&inner)? + &ff_input)?;
         }
         let hidden = self.decoder_norm.forward(&hidden)?.reshape((batch, d))?;
