@@ -16,7 +16,7 @@
 //! reference (`convert_tokens_to_string`, `clean_up_tokenization`, the pipeline's token
 //! mapping, `remove_space_between_chinese_chars`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 use tokenizers::models::wordpiece::WordPiece;
@@ -120,11 +120,6 @@ impl BertTokenizer {
         BertTokenizer::build(&vocab, options)
     }
 
-    /// A tokenizer over `vocab` with transformers' defaults (lower-casing).
-    pub fn from_vocab_file(vocab: &Path) -> Result<BertTokenizer, TokenizerError> {
-        BertTokenizer::build(vocab, BertOptions::default())
-    }
-
     fn build(vocab_path: &Path, o: BertOptions) -> Result<BertTokenizer, TokenizerError> {
         let tokens = read_vocab(vocab_path)?;
         let invalid = |message: String| TokenizerError::Config {
@@ -224,12 +219,7 @@ impl BertTokenizer {
 
     /// `BertTokenizer(text)["input_ids"]`: `[CLS] … [SEP]`.
     pub fn encode(&self, text: &str) -> Vec<u32> {
-        let ids = self.encode_without_specials(text);
-        let mut out = Vec::with_capacity(ids.len() + 2);
-        out.push(self.cls_id);
-        out.extend(ids);
-        out.push(self.sep_id);
-        out
+        self.encode_truncated(text, usize::MAX)
     }
 
     /// `BertTokenizer(text, truncation=True, max_length=max_len)["input_ids"]`: the text's
@@ -384,17 +374,17 @@ fn read_vocab(path: &Path) -> Result<Vec<String>, TokenizerError> {
     Ok(tokens)
 }
 
-fn read_options(path: &PathBuf) -> Result<BertOptions, TokenizerError> {
+fn read_options(path: &Path) -> Result<BertOptions, TokenizerError> {
     let text = std::fs::read_to_string(path).map_err(|source| TokenizerError::Io {
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     })?;
     let json: Value = serde_json::from_str(&text).map_err(|source| TokenizerError::Json {
-        path: path.clone(),
+        path: path.to_path_buf(),
         source,
     })?;
     let invalid = |message: String| TokenizerError::Config {
-        path: path.clone(),
+        path: path.to_path_buf(),
         message,
     };
     let Value::Object(map) = json else {
