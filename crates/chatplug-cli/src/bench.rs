@@ -50,18 +50,50 @@ pub fn run(args: Args) -> Result<()> {
 
     let encoder_ms = median_ms(repeats, || model.encode(&request.input_ids).map(|_| ()))?;
     let encoded = model.encode(&request.input_ids)?;
-    let mut results = serde_json::Map::new();
-    for beams in std::iter::once(1).chain(args.beams.iter().copied()) {
+    report(load_s, encoder_ms, &request, &args, |beams| {
         // Exactly `new_tokens` steps in both engines: EOS is forbidden until the limit.
         let options = GenerationConfig::from_json(&json!({
             "num_beams": beams,
             "max_new_tokens": request.new_tokens,
             "min_new_tokens": request.new_tokens,
         }))?;
-        // Decoding alone, on passages encoded once; total = encoder + decoding.
-        let decode_ms = median_ms(repeats, || {
-            generate_encoded(&model, &encoded, &options, None).map(|_| ())
-        })?;
+        median_ms(repeats, || generate_encoded(&model, &encoded, &options, None).map(|_| ()))
+    })
+}
+
+/// The same measurements for a FiD-PLUG model, decoding with the reference's `translate`
+/// (`[SEP]` forbidden until the last step, so every run makes `new_tokens` steps).
+fn run_plug(dir: &std::path::Path, request: &Request, args: &Args) -> Result<()> {
+    let started = Instant::now();
+    let model = FidPlug::load(dir, &candle_core::Device::Cpu).context("cannot load the model")?;
+    let load_s = started.elapsed().as_secs_f64();
+    let repeats = args.repeats.max(1);
+    let encoder_ms = median_ms(repeats, || model.encode(&request.input_ids, None).map(|_| ()))?;
+    let encoded = model.encode(&request.input_ids, None)?;
+    report(load_s, encoder_ms, request, args, |beams| {
+        let options = TranslateOptions {
+            num_beams: beams,
+            max_length: request.new_tokens,
+            min_length: request.new_tokens,
+            ..TranslateOptions::default()
+        };
+        median_ms(repeats, || translate(&model, &encoded, 101, 102, &options).map(|_| ()))
+    })
+}
+
+/// Prints the JSON line `bench/` scripts read: greedy and each beam width's decoding time
+/// (`decode_ms(beams)`: decoding alone, on passages encoded once; total = encoder +
+/// decoding), load time and peak memory.
+fn report(
+    load_s: f64,
+    encoder_ms: f64,
+    request: &Request,
+    args: &Args,
+    mut decode_ms: impl FnMut(usize) -> Result<f64>,
+) -> Result<()> {
+    let mut results = serde_json::Map::new();
+    for beams in std::iter::once(1).chain(args.beams.iter().copied()) {
+        let decode_ms = decode_ms(beams)?;
         let name = if beams == 1 { "greedy".to_string() } else { format!("beam{beams}") };
         results.insert(
             name,
@@ -79,37 +111,6 @@ pub fn run(args: Args) -> Result<()> {
         "peak_rss_mib": peak_rss_mib(),
     });
     println!("{reply}");
-    Ok(())
-}
-
-/// The same measurements for a FiD-PLUG model, decoding with the reference's `translate`
-/// (`[SEP]` forbidden until the last step, so every run makes `new_tokens` steps).
-fn run_plug(dir: &std::path::Path, request: &Request, args: &Args) -> Result<()> {
-    let started = Instant::now();
-    let model = FidPlug::load(dir, &candle_core::Device::Cpu).context("cannot load the model")?;
-    let load_s = started.elapsed().as_secs_f64();
-    let repeats = args.repeats.max(1);
-    let encoder_ms = median_ms(repeats, || model.encode(&request.input_ids, None).map(|_| ()))?;
-    let encoded = model.encode(&request.input_ids, None)?;
-    let mut results = serde_json::Map::new();
-    for beams in std::iter::once(1).chain(args.beams.iter().copied()) {
-        let options = TranslateOptions {
-            num_beams: beams,
-            max_length: request.new_tokens,
-            min_length: request.new_tokens,
-            ..TranslateOptions::default()
-        };
-        let decode_ms = median_ms(repeats, || translate(&model, &encoded, 101, 102, &options).map(|_| ()))?;
-        let name = if beams == 1 { "greedy".to_string() } else { format!("beam{beams}") };
-        results.insert(
-            name,
-            json!({ "total_ms": encoder_ms + decode_ms, "per_token_ms": decode_ms / request.new_tokens as f64 }),
-        );
-    }
-    println!(
-        "{}",
-        json!({ "engine": "chatplug", "load_s": load_s, "encoder_ms": encoder_ms, "decode": results, "peak_rss_mib": peak_rss_mib() })
-    );
     Ok(())
 }
 
