@@ -20,7 +20,6 @@
 //! - sampling draws one token per beam and, as in the reference, continues every beam from
 //!   the first beam's history; it uses this crate's seeded generator, not torch's.
 
-use candle_core::DType;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -177,7 +176,7 @@ pub fn translate_until(
         }
         let last: Vec<u32> = alive.iter().map(|s| *s.last().unwrap()).collect();
         let log_probs = model.decode_step(encoded, &mut state, &last)?;
-        let mut rows: Vec<Vec<f32>> = log_probs.to_dtype(DType::F32)?.to_vec2()?;
+        let mut rows: Vec<Vec<f32>> = log_probs.to_vec2()?;
 
         for row in rows.iter_mut() {
             if step < o.min_length {
