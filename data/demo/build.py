@@ -52,6 +52,8 @@ COPY_COUNT = 9000
 # learnt to copy with 190 ids, the 3,755-character alphabet of sft_copy.jsonl had not
 # started copying after ~2,000 steps (train/RUNS.md).
 COMMON_ALPHABET = 300
+# sft_copy_warmup.jsonl: copy questions with short inputs and long copied replies.
+WARMUP_COUNT = 30000
 ENTITIES_PER_FAMILY = 500
 SONGCI_SAMPLE = 4000   # of ~21k Song ci; classical poems are a seasoning, not the bulk
 SYNTH_PERSONAS = 900
@@ -555,6 +557,25 @@ def copy_example(rng, chars):
     return example(f"我家的{pet}叫什么来着？", hist, [], f"是{name}，我记得。", "copy_memory")
 
 
+WARMUP_SPEAKERS = ("甲", "乙", "丙", "丁")
+
+
+def warmup_example(rng, chars):
+    """A copy warm-up question: half are `copy_example`s, half ask what one speaker said
+    among two to four (`甲：…`), the reply being that speaker's 8–12 random characters whole.
+    Short inputs and long copied replies put many copied tokens in each step: the small
+    probe models learnt to copy from these within a few hundred steps of 32 examples
+    (data/demo/train/RUNS.md), where the main mix's few copied tokens a step had not taught
+    it in thousands."""
+    if rng.random() < 0.5:
+        return copy_example(rng, chars)
+    speakers = rng.sample(WARMUP_SPEAKERS, rng.randint(2, 4))
+    lines = ["".join(rng.choice(chars) for _ in range(rng.randint(8, 12))) for _ in speakers]
+    i = rng.randrange(len(speakers))
+    know = [f"{sp}：{line}" for sp, line in zip(speakers, lines)]
+    return example(f"{speakers[i]}说了什么？", [], know, lines[i], "copy_speaker")
+
+
 def gb2312_characters():
     """Every GB2312 hanzi (levels 1 and 2, 6763 characters): a fixed, public inventory
     of common characters, so the tokenizer has a piece for characters the data does
@@ -629,6 +650,8 @@ def main(argv=None):
     frequent = frequent_characters(train, COMMON_ALPHABET)
     copy_common_rng = random.Random(args.seed + 14)
     copy_common = [copy_example(copy_common_rng, frequent) for _ in range(max(1, round(COPY_COUNT * args.scale)))]
+    warmup_rng = random.Random(args.seed + 15)
+    warmup = [warmup_example(warmup_rng, frequent) for _ in range(max(1, round(WARMUP_COUNT * args.scale)))]
 
     # Documents: same world, our prose, dialogues as plain text, poems.
     drng = random.Random(args.seed + 20)
@@ -658,6 +681,7 @@ def main(argv=None):
     write_jsonl(out / "sft_quote.jsonl", quote)
     write_jsonl(out / "sft_copy.jsonl", copy)
     write_jsonl(out / "sft_copy_common.jsonl", copy_common)
+    write_jsonl(out / "sft_copy_warmup.jsonl", warmup)
     with open(out / "documents.txt", "w", encoding="utf-8", newline="\n") as f:
         for d in docs:
             f.write(d + "\n")

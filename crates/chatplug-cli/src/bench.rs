@@ -19,6 +19,10 @@ use crate::io::{check_model_dir, load_model, parse_request, read_request};
 pub struct Args {
     #[arg(long)]
     model: PathBuf,
+    /// Weights' precision: f32 (the reference's numerics), bf16 or int8. Default:
+    /// `CHATPLUG_PRECISION`, else f32.
+    #[arg(long)]
+    precision: Option<chatplug_model::Precision>,
     /// JSON request: {"input_ids": [[...], ...], "new_tokens": N}; standard input when omitted.
     #[arg(long)]
     request: Option<PathBuf>,
@@ -44,7 +48,8 @@ pub fn run(args: Args) -> Result<()> {
         return run_plug(&dir, &request, &args);
     }
     let started = Instant::now();
-    let model = load_model(&dir)?;
+    let precision = crate::model_choice::precision_without_config(args.precision)?;
+    let model = load_model(&dir, precision)?;
     let load_s = started.elapsed().as_secs_f64();
     let repeats = args.repeats.max(1);
 
@@ -65,7 +70,8 @@ pub fn run(args: Args) -> Result<()> {
 /// (`[SEP]` forbidden until the last step, so every run makes `new_tokens` steps).
 fn run_plug(dir: &std::path::Path, request: &Request, args: &Args) -> Result<()> {
     let started = Instant::now();
-    let model = FidPlug::load(dir, &candle_core::Device::Cpu).context("cannot load the model")?;
+    let precision = crate::model_choice::precision_without_config(args.precision)?;
+    let model = FidPlug::load_with_precision(dir, &candle_core::Device::Cpu, precision).context("cannot load the model")?;
     let load_s = started.elapsed().as_secs_f64();
     let repeats = args.repeats.max(1);
     let encoder_ms = median_ms(repeats, || model.encode(&request.input_ids, None).map(|_| ()))?;

@@ -22,6 +22,10 @@ pub struct Args {
     /// `CHATPLUG_MODEL`, else the config file's `model` key, else models/chatplug-demo.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Weights' precision: f32 (the reference's numerics), bf16 or int8. Default:
+    /// `CHATPLUG_PRECISION`, else the config file's `precision` key, else f32.
+    #[arg(long)]
+    precision: Option<chatplug_model::Precision>,
     /// Pipeline configuration (TOML); built-in ChatPLUG-3.7B defaults when omitted.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -86,7 +90,8 @@ const PROMPT: &str = "你> ";
 pub fn run(args: Args) -> Result<()> {
     let file = ConfigFile::read(args.config.as_deref())?;
     let model = crate::model_choice::choose_from_process(args.model.as_deref(), &file)?;
-    let (pipeline, generator) = load_engine(&model, "chat", || load_pipeline_from(&file, None))?;
+    let precision = crate::model_choice::precision_from_process(args.precision, &file)?;
+    let (pipeline, generator) = load_engine(&model, precision, "chat", || load_pipeline_from(&file, None))?;
     let mut session = Session::with_profiles(args.bot_profile, args.user_profile);
     if let Some(path) = &args.knowledge {
         session.knowledge = read_knowledge(path)?;

@@ -13,11 +13,12 @@ use crate::backend::FidBackend;
 /// tokenizer.
 pub fn load_engine(
     model: &std::path::Path,
+    precision: chatplug_model::Precision,
     command: &str,
     load_pipeline: impl FnOnce() -> Result<ChatPipeline>,
 ) -> Result<(ChatPipeline, ModelGenerator)> {
     let dir = crate::io::check_model_dir(model)?;
-    let backend = crate::backend::load(&dir)?;
+    let backend = crate::backend::load(&dir, precision)?;
     if !backend.has_tokenizer() {
         bail!("{command} needs the model's tokenizer (spiece.model or tokenizer.json; vocab.txt for PLUG) in {}", dir.display());
     }

@@ -29,6 +29,10 @@ pub struct Args {
     /// else models/chatplug-demo.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Weights' precision: f32 (the reference's numerics), bf16 or int8. Default:
+    /// `CHATPLUG_PRECISION`, else the config file's `precision` key, else f32.
+    #[arg(long)]
+    precision: Option<chatplug_model::Precision>,
     /// Score these predictions (`{"id", "prediction"}` lines, optionally
     /// `latency_ms`) instead of running a model.
     #[arg(long, conflicts_with_all = ["model", "config", "no_knowledge", "out", "passages", "limit"])]
@@ -123,7 +127,8 @@ fn run_model(
         }
         None => None,
     };
-    let (pipeline, generator) = load_engine(model, "eval", || load_pipeline_from(config, None))?;
+    let precision = crate::model_choice::precision_from_process(args.precision, config)?;
+    let (pipeline, generator) = load_engine(model, precision, "eval", || load_pipeline_from(config, None))?;
     let progress = std::io::stderr().is_terminal();
     let mut records = Vec::with_capacity(items.len());
     for (n, (item, request)) in items.iter().zip(requests).enumerate() {

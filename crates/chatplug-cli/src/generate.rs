@@ -15,6 +15,10 @@ pub struct Args {
     /// FiD-T5 (ChatPLUG-3.7B) or FiD-PLUG (ChatPLUG-240M), told apart by config.json.
     #[arg(long)]
     model: PathBuf,
+    /// Weights' precision: f32 (the reference's numerics), bf16 or int8. Default:
+    /// `CHATPLUG_PRECISION`, else f32.
+    #[arg(long)]
+    precision: Option<chatplug_model::Precision>,
     /// Request JSON file; standard input when omitted.
     #[arg(long)]
     request: Option<PathBuf>,
@@ -41,7 +45,8 @@ pub struct Request {
 pub fn run(args: Args) -> Result<()> {
     let dir = check_model_dir(&args.model)?;
     let request: Request = parse_request(read_request(args.request.as_deref())?)?;
-    let backend = crate::backend::load(&dir)?;
+    let precision = crate::model_choice::precision_without_config(args.precision)?;
+    let backend = crate::backend::load(&dir, precision)?;
     let passages = match (request.passages, request.input_ids) {
         (Some(_), Some(_)) => bail!("give either `passages` or `input_ids`, not both"),
         (None, None) => bail!("the request needs `passages` (texts) or `input_ids` (token ids)"),

@@ -43,10 +43,10 @@ pub fn check_model_dir(dir: &Path) -> Result<PathBuf> {
     Ok(dir.to_path_buf())
 }
 
-/// A FiD-T5 model (the benchmark measures that family).
-pub fn load_model(dir: &Path) -> Result<FidT5> {
+/// A FiD-T5 model in `precision` (the benchmark measures that family).
+pub fn load_model(dir: &Path, precision: chatplug_model::Precision) -> Result<FidT5> {
     let device = candle_core::Device::Cpu;
-    FidT5::load(dir, &device).context("cannot load the model")
+    FidT5::load_with_precision(dir, &device, precision).context("cannot load the model")
 }
 
 /// The tokenizer of a model directory, if it has one (`spiece.model` or `tokenizer.json`).

@@ -2,10 +2,13 @@
 //! `CHATPLUG_MODEL` environment variable, else the configuration file's top-level
 //! `model` key (relative to the file's folder), else the demo model shipped in the
 //! repository (`models/chatplug-demo`), so a fresh clone talks to a trained model.
+//! The precision its weights are held in is chosen the same way: `--precision`, else
+//! `CHATPLUG_PRECISION`, else the file's top-level `precision`, else f32.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use chatplug_model::Precision;
 
 use crate::sources::ConfigFile;
 
@@ -74,6 +77,38 @@ pub fn choose_from_process(flag: Option<&Path>, config: &ConfigFile) -> Result<P
     Ok(choice.dir)
 }
 
+/// The environment variable that names the precision.
+pub const PRECISION_ENV: &str = "CHATPLUG_PRECISION";
+
+/// Chooses the weights' precision (see the module comment).
+pub fn choose_precision(flag: Option<Precision>, env_precision: Option<&str>, config: &ConfigFile) -> Result<Precision> {
+    if let Some(precision) = flag {
+        return Ok(precision);
+    }
+    if let Some(value) = env_precision.filter(|v| !v.trim().is_empty()) {
+        return value.parse().map_err(|e| anyhow!("{PRECISION_ENV}: {e}"));
+    }
+    if config.text.trim().is_empty() {
+        return Ok(Precision::F32);
+    }
+    let table: toml::Table = config.text.parse().context("cannot read the configuration file as TOML")?;
+    match table.get("precision") {
+        None => Ok(Precision::F32),
+        Some(toml::Value::String(value)) => value.parse().map_err(|e| anyhow!("configuration key `precision`: {e}")),
+        Some(_) => bail!("configuration key `precision` must be a string: {}", Precision::NAMES),
+    }
+}
+
+/// [`choose_precision`] with the process's environment.
+pub fn precision_from_process(flag: Option<Precision>, config: &ConfigFile) -> Result<Precision> {
+    choose_precision(flag, std::env::var(PRECISION_ENV).ok().as_deref(), config)
+}
+
+/// `--precision` for commands without a configuration file: the flag, else the environment.
+pub fn precision_without_config(flag: Option<Precision>) -> Result<Precision> {
+    precision_from_process(flag, &ConfigFile { text: String::new(), dir: PathBuf::from(".") })
+}
+
 /// The file's top-level `model = "DIR"`, resolved against the file's folder.
 fn config_model(config: &ConfigFile) -> Result<Option<PathBuf>> {
     if config.text.trim().is_empty() {
@@ -132,6 +167,21 @@ mod tests {
             Ok(choice) => assert_eq!(choice.dir, Path::new(REPOSITORY).join(DEMO_MODEL)),
             Err(e) => assert!(e.to_string().contains("pass --model DIR"), "{e}"),
         }
+    }
+
+    #[test]
+    fn precision_flag_then_environment_then_file_then_f32() {
+        let conf = file("precision = \"bf16\"\n", ".");
+        assert_eq!(choose_precision(Some(Precision::Int8), Some("f32"), &conf).unwrap(), Precision::Int8);
+        assert_eq!(choose_precision(None, Some("int8"), &conf).unwrap(), Precision::Int8);
+        assert_eq!(choose_precision(None, Some(" "), &conf).unwrap(), Precision::Bf16);
+        assert_eq!(choose_precision(None, None, &file("", ".")).unwrap(), Precision::F32);
+        let err = choose_precision(None, Some("fp4"), &conf).unwrap_err().to_string();
+        assert!(err.contains("CHATPLUG_PRECISION") && err.contains("`fp4`"), "{err}");
+        let err = choose_precision(None, None, &file("precision = \"half\"\n", ".")).unwrap_err().to_string();
+        assert!(err.contains("`precision`") && err.contains("f32, bf16 or int8"), "{err}");
+        let err = choose_precision(None, None, &file("precision = 8\n", ".")).unwrap_err().to_string();
+        assert!(err.contains("must be a string"), "{err}");
     }
 
     #[test]

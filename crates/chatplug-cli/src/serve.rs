@@ -17,6 +17,10 @@ pub struct Args {
     /// `CHATPLUG_MODEL`, else the config file's `model` key, else models/chatplug-demo.
     #[arg(long)]
     model: Option<PathBuf>,
+    /// Weights' precision: f32 (the reference's numerics), bf16 or int8. Default:
+    /// `CHATPLUG_PRECISION`, else the config file's `precision` key, else f32.
+    #[arg(long)]
+    precision: Option<chatplug_model::Precision>,
     /// Configuration file (TOML): the pipeline keys and the [server], [sessions],
     /// [search], [knowledge] tables; built-in defaults when omitted.
     #[arg(long)]
@@ -47,7 +51,8 @@ pub fn run(args: Args) -> Result<()> {
     // The data folder's `kb` is the knowledge base unless `[knowledge]` names one.
     let default_kb = args.data_dir.join("kb");
     let model = crate::model_choice::choose_from_process(args.model.as_deref(), &file)?;
-    let (pipeline, generator) = load_engine(&model, "serve", || {
+    let precision = crate::model_choice::precision_from_process(args.precision, &file)?;
+    let (pipeline, generator) = load_engine(&model, precision, "serve", || {
         load_pipeline_from(&file, Some(&default_kb))
     })?;
     std::fs::create_dir_all(&args.data_dir)

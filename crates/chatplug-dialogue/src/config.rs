@@ -343,8 +343,9 @@ pub const ENV_PREFIX: &str = "CHATPLUG_";
 pub const COMPONENT_TABLES: &[&str] = &["search", "knowledge", "server", "sessions"];
 
 /// Top-level keys of the configuration file that the application reads, not the
-/// dialogue options: `model`, the model directory the command-line tool loads.
-pub const APPLICATION_KEYS: &[&str] = &["model"];
+/// dialogue options: `model`, the model directory the command-line tool loads, and
+/// `precision`, the format its weights are held in.
+pub const APPLICATION_KEYS: &[&str] = &["model", "precision"];
 
 /// Reads the table `name` (one of [`COMPONENT_TABLES`]) of a configuration file's
 /// text, with `CHATPLUG_<NAME>__<KEY>[__<SUBKEY>…]` overrides from `env` applied.

@@ -8,7 +8,8 @@ use candle_core::{DType, Device, Tensor};
 use crate::attention::{cached_len, reorder, Attention, CrossMemory, KeyValue};
 use crate::config::T5Config;
 use crate::error::{ModelError, Result};
-use crate::layers::{FeedForward, RmsNorm};
+use crate::layers::{FeedForward, Linear, RmsNorm};
+use crate::precision::Precision;
 use crate::weights::WeightStore;
 
 struct EncoderLayer {
@@ -30,7 +31,8 @@ struct DecoderLayer {
 /// How the final decoder states become vocabulary logits: a (vocab, d_model) matrix,
 /// the shared embedding when tied (T5 then rescales the states by `d_model^-0.5`).
 struct OutputHead {
-    weight: Tensor,
+    /// (vocab, d_model)
+    projection: Linear,
     tied: bool,
 }
 
@@ -41,10 +43,7 @@ impl OutputHead {
         } else {
             hidden.clone()
         };
-        match crate::kernels::project_rows(&hidden, &self.weight)? {
-            Some(logits) => Ok(logits),
-            None => hidden.matmul(&self.weight.t()?),
-        }
+        self.projection.forward(&hidden)
     }
 }
 
@@ -88,14 +87,20 @@ impl DecoderState {
 }
 
 impl FidT5 {
-    /// Loads `config.json` and the checkpoint from a model directory, as released.
+    /// Loads `config.json` and the checkpoint from a model directory, as released (f32).
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_with_precision(dir, device, Precision::F32)
+    }
+
+    /// [`Self::load`] with the linear maps held in `precision`.
+    pub fn load_with_precision(dir: &Path, device: &Device, precision: Precision) -> Result<Self> {
         let config_path = dir.join("config.json");
         if !config_path.is_file() {
             return Err(ModelError::file(&config_path, "missing model config"));
         }
         let config = T5Config::from_file(&config_path)?;
         let mut store = WeightStore::open(dir, DType::F32, device)?;
+        store.set_precision(precision);
         let model = Self::from_store(config, &mut store, device)?;
         store.finish()?;
         Ok(model)
@@ -158,13 +163,15 @@ impl FidT5 {
         let head = if config.tie_word_embeddings {
             // A stored copy of the tied head is ignored, as in HF.
             store.ignore_if_shaped("lm_head.weight", &[v, d])?;
+            // In f32 the same tensor; in another precision a converted copy, the
+            // embedding lookup staying f32.
             OutputHead {
-                weight: shared.clone(),
+                projection: Linear::new(shared.clone(), store.precision())?,
                 tied: true,
             }
         } else {
             OutputHead {
-                weight: store.take("lm_head.weight", &[v, d])?,
+                projection: Linear::load(store, "lm_head", v, d)?,
                 tied: false,
             }
         };

@@ -15,30 +15,88 @@ const ROWS_PER_TASK: usize = 512;
 /// (v, d); this kernel streams `W` once for all rows, in parallel over vocabulary blocks.
 /// Returns `None` (use the GEMM) unless both are contiguous f32 on the CPU.
 pub fn project_rows(x: &Tensor, weight: &Tensor) -> candle_core::Result<Option<Tensor>> {
-    if !matches!(x.device(), Device::Cpu) || !x.is_contiguous() || !weight.is_contiguous() {
+    let Some((xs, m, d)) = contiguous_f32_rows(x)? else {
+        return Ok(None);
+    };
+    let (w_storage, w_layout) = weight.storage_and_layout();
+    let Storage::Cpu(CpuStorage::F32(ws)) = &*w_storage else {
+        return Ok(None);
+    };
+    let (v, d_w) = weight.dims2()?;
+    if d != d_w || d % LANES != 0 || !weight.is_contiguous() {
+        return Ok(None);
+    }
+    let ws = &ws[w_layout.start_offset()..w_layout.start_offset() + v * d];
+    Ok(Some(stream_rows(&xs, m, d, ws, v)?))
+}
+
+/// [`project_rows`] over bfloat16 weights: each value is widened to f32 as it is read, so
+/// the step reads half of f32's bytes. `None` unless `weight` is contiguous bf16 on the CPU.
+pub fn project_rows_bf16(x: &Tensor, weight: &Tensor) -> candle_core::Result<Option<Tensor>> {
+    let Some((xs, m, d)) = contiguous_f32_rows(x)? else {
+        return Ok(None);
+    };
+    let (w_storage, w_layout) = weight.storage_and_layout();
+    let Storage::Cpu(CpuStorage::BF16(ws)) = &*w_storage else {
+        return Ok(None);
+    };
+    let (v, d_w) = weight.dims2()?;
+    if d != d_w || d % LANES != 0 || !weight.is_contiguous() {
+        return Ok(None);
+    }
+    let ws = &ws[w_layout.start_offset()..w_layout.start_offset() + v * d];
+    Ok(Some(stream_rows(&xs, m, d, ws, v)?))
+}
+
+/// The rows of a contiguous f32 CPU matrix (copied out of the storage), or `None`.
+fn contiguous_f32_rows(x: &Tensor) -> candle_core::Result<Option<(Vec<f32>, usize, usize)>> {
+    if !matches!(x.device(), Device::Cpu) || !x.is_contiguous() {
         return Ok(None);
     }
     let (m, d) = x.dims2()?;
-    let (v, d_w) = weight.dims2()?;
-    if d != d_w || d % LANES != 0 {
-        return Ok(None);
-    }
-    let (x_storage, x_layout) = x.storage_and_layout();
-    let (w_storage, w_layout) = weight.storage_and_layout();
-    let (Storage::Cpu(CpuStorage::F32(xs)), Storage::Cpu(CpuStorage::F32(ws))) = (&*x_storage, &*w_storage)
-    else {
+    let (storage, layout) = x.storage_and_layout();
+    let Storage::Cpu(CpuStorage::F32(xs)) = &*storage else {
         return Ok(None);
     };
-    let xs = &xs[x_layout.start_offset()..x_layout.start_offset() + m * d];
-    let ws = &ws[w_layout.start_offset()..w_layout.start_offset() + v * d];
+    Ok(Some((xs[layout.start_offset()..layout.start_offset() + m * d].to_vec(), m, d)))
+}
 
+/// A weight value the streaming kernel can read as f32.
+trait WeightValue: Copy + Sync {
+    const IS_F32: bool;
+    /// The row as f32: itself, or widened into `buffer`.
+    fn as_f32<'a>(row: &'a [Self], buffer: &'a mut [f32]) -> &'a [f32];
+}
+
+impl WeightValue for f32 {
+    const IS_F32: bool = true;
+    fn as_f32<'a>(row: &'a [f32], _: &'a mut [f32]) -> &'a [f32] {
+        row
+    }
+}
+
+impl WeightValue for half::bf16 {
+    const IS_F32: bool = false;
+    fn as_f32<'a>(row: &'a [half::bf16], buffer: &'a mut [f32]) -> &'a [f32] {
+        // bf16 is the top half of an f32: widening is a shift, which vectorises.
+        for (dst, w) in buffer.iter_mut().zip(row) {
+            *dst = f32::from_bits((w.to_bits() as u32) << 16);
+        }
+        buffer
+    }
+}
+
+/// `x (m, d) · W (v, d)^T`, streaming `W` once, in parallel over vocabulary blocks.
+fn stream_rows<W: WeightValue>(xs: &[f32], m: usize, d: usize, ws: &[W], v: usize) -> candle_core::Result<Tensor> {
     // Computed vocabulary-major (v, m), then transposed: each task owns a contiguous block.
     let mut out_vm = vec![0f32; v * m];
     out_vm
         .par_chunks_mut(ROWS_PER_TASK * m)
         .zip(ws.par_chunks(ROWS_PER_TASK * d))
         .for_each(|(out_block, w_block)| {
+            let mut wide = vec![0f32; if W::IS_F32 { 0 } else { d }];
             for (w_row, out_row) in w_block.chunks_exact(d).zip(out_block.chunks_exact_mut(m)) {
+                let w_row = W::as_f32(w_row, &mut wide);
                 for (r, out) in out_row.iter_mut().enumerate() {
                     *out = dot(w_row, &xs[r * d..(r + 1) * d]);
                 }
@@ -50,7 +108,7 @@ pub fn project_rows(x: &Tensor, weight: &Tensor) -> candle_core::Result<Option<T
             out[r * v + vi] = value;
         }
     }
-    Ok(Some(Tensor::from_vec(out, (m, v), &Device::Cpu)?))
+    Tensor::from_vec(out, (m, v), &Device::Cpu)
 }
 
 #[inline]
@@ -81,6 +139,20 @@ mod tests {
         let odd = Tensor::randn(0f32, 1.0, (10, 30), &dev).unwrap();
         let x30 = Tensor::randn(0f32, 1.0, (2, 30), &dev).unwrap();
         assert!(project_rows(&x30, &odd).unwrap().is_none());
+    }
+
+    #[test]
+    fn bf16_rows_equal_the_gemm_over_the_widened_weights() {
+        let dev = Device::Cpu;
+        let x = Tensor::randn(0f32, 1.0, (3, 64), &dev).unwrap();
+        let w = Tensor::randn(0f32, 1.0, (700, 64), &dev).unwrap().to_dtype(candle_core::DType::BF16).unwrap();
+        let ours = project_rows_bf16(&x, &w).unwrap().unwrap();
+        let gemm = x.matmul(&w.to_dtype(candle_core::DType::F32).unwrap().t().unwrap()).unwrap();
+        let diff = (ours - gemm).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(diff < 1e-4, "max diff {diff}");
+        // An f32 weight is not this kernel's.
+        let w32 = Tensor::randn(0f32, 1.0, (10, 64), &dev).unwrap();
+        assert!(project_rows_bf16(&x, &w32).unwrap().is_none());
     }
 }
 

@@ -1,31 +1,61 @@
 //! The T5 building blocks: linear maps, the RMS layer norm, the feed-forward block,
 //! relative position buckets and a numerically HF-equal softmax.
 
-use candle_core::Tensor;
+use candle_core::{DType, Tensor};
 
 use crate::config::{Activation, T5Config};
 use crate::error::Result;
+use crate::int8::Int8Matrix;
+use crate::precision::Precision;
 use crate::weights::WeightStore;
 
 /// Up to this many input rows go through the streaming kernel instead of the GEMM.
 const MAX_STREAMED_ROWS: usize = 8;
 
-/// A bias-free linear map (T5 has no biases), `y = x W^T`.
+/// A bias-free linear map (T5 has no biases), `y = x W^T`, in the weights' [`Precision`].
 pub struct Linear {
-    /// (out, in) as stored in the checkpoint; the GEMM reads it transposed in place.
-    weight: Tensor,
+    weight: LinearWeight,
+}
+
+/// The (out, in) matrix as stored in the checkpoint, in one of the precisions.
+enum LinearWeight {
+    /// The GEMM reads it transposed in place.
+    F32(Tensor),
+    /// bfloat16 values; decoding steps stream them, larger inputs widen them to f32 first.
+    Bf16(Tensor),
+    Int8(Int8Matrix),
 }
 
 impl Linear {
+    /// Reads `{name}.weight` and holds it in the store's precision.
     pub fn load(store: &mut WeightStore, name: &str, out_dim: usize, in_dim: usize) -> Result<Self> {
         let weight = store.take(&format!("{name}.weight"), &[out_dim, in_dim])?;
-        Ok(Self::from_weight(weight)?)
+        Ok(Self::new(weight, store.precision())?)
     }
 
+    /// An f32 map over `weight` (out, in).
     pub fn from_weight(weight: Tensor) -> candle_core::Result<Self> {
+        Self::new(weight, Precision::F32)
+    }
+
+    /// A map over `weight` (out, in, any float dtype) held in `precision`.
+    pub fn new(weight: Tensor, precision: Precision) -> candle_core::Result<Self> {
+        let weight = match precision {
+            Precision::F32 => LinearWeight::F32(weight.to_dtype(DType::F32)?),
+            Precision::Bf16 => LinearWeight::Bf16(weight.to_dtype(DType::BF16)?.contiguous()?),
+            Precision::Int8 => {
+                let (out_dim, in_dim) = weight.dims2()?;
+                let values = weight.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+                LinearWeight::Int8(Int8Matrix::quantize(&values, out_dim, in_dim))
+            }
+        };
         Ok(Linear { weight })
     }
 
+    /// A map over an already quantized matrix (a checkpoint saved in int8).
+    pub fn from_int8(matrix: Int8Matrix) -> Self {
+        Linear { weight: LinearWeight::Int8(matrix) }
+    }
 
     /// Applies the map to the last dimension of `x` (any rank ≥ 2).
     pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
@@ -33,15 +63,20 @@ impl Linear {
         let in_dim = dims[dims.len() - 1];
         let rows = x.elem_count() / in_dim;
         let x2 = x.reshape((rows, in_dim))?;
-        // Decoding steps have a few rows (one per beam): a streaming kernel reads the weight
-        // once, where the GEMM would repack it per call (measured 2x slower for 3 beams).
-        let y = match (rows <= MAX_STREAMED_ROWS)
-            .then(|| crate::kernels::project_rows(&x2, &self.weight))
-            .transpose()?
-            .flatten()
-        {
-            Some(y) => y,
-            None => x2.matmul(&self.weight.t()?)?,
+        let y = match &self.weight {
+            LinearWeight::F32(w) => project(&x2, w, rows)?,
+            LinearWeight::Bf16(w) => match (rows <= MAX_STREAMED_ROWS)
+                .then(|| crate::kernels::project_rows_bf16(&x2, w))
+                .transpose()?
+                .flatten()
+            {
+                Some(y) => y,
+                None => x2.matmul(&w.to_dtype(DType::F32)?.t()?)?,
+            },
+            LinearWeight::Int8(m) => {
+                let values = x2.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+                Tensor::from_vec(m.matmul(&values, rows), (rows, m.out_dim()), x.device())?
+            }
         };
         let mut out_dims = dims.to_vec();
         *out_dims.last_mut().unwrap() = self.out_dim();
@@ -49,7 +84,40 @@ impl Linear {
     }
 
     pub fn out_dim(&self) -> usize {
-        self.weight.dims()[0]
+        match &self.weight {
+            LinearWeight::F32(w) | LinearWeight::Bf16(w) => w.dims()[0],
+            LinearWeight::Int8(m) => m.out_dim(),
+        }
+    }
+
+    /// Bytes the weights occupy in memory.
+    pub fn size_bytes(&self) -> usize {
+        match &self.weight {
+            LinearWeight::F32(w) | LinearWeight::Bf16(w) => w.elem_count() * w.dtype().size_in_bytes(),
+            LinearWeight::Int8(m) => m.size_bytes(),
+        }
+    }
+
+    /// The int8 matrix, when the map is held in int8 (for saving quantized checkpoints).
+    pub fn int8(&self) -> Option<&Int8Matrix> {
+        match &self.weight {
+            LinearWeight::Int8(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// `x (rows, in) · Wᵀ` in f32.
+fn project(x: &Tensor, w: &Tensor, rows: usize) -> candle_core::Result<Tensor> {
+    // Decoding steps have a few rows (one per beam): a streaming kernel reads the weight
+    // once, where the GEMM would repack it per call (measured 2x slower for 3 beams).
+    match (rows <= MAX_STREAMED_ROWS)
+        .then(|| crate::kernels::project_rows(x, w))
+        .transpose()?
+        .flatten()
+    {
+        Some(y) => Ok(y),
+        None => x.matmul(&w.t()?),
     }
 }
 

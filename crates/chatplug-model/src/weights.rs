@@ -29,6 +29,8 @@ pub struct WeightStore {
     taken: HashSet<String>,
     dtype: DType,
     device: Device,
+    /// What the linear maps convert their weights to as they take them.
+    precision: crate::Precision,
 }
 
 /// Checkpoint file names looked for, in order of preference.
@@ -139,7 +141,17 @@ impl WeightStore {
             taken: HashSet::new(),
             dtype,
             device: device.clone(),
+            precision: crate::Precision::F32,
         })
+    }
+
+    /// Has the linear maps taken from now on held in `precision`.
+    pub fn set_precision(&mut self, precision: crate::Precision) {
+        self.precision = precision;
+    }
+
+    pub fn precision(&self) -> crate::Precision {
+        self.precision
     }
 
     pub fn contains(&self, name: &str) -> bool {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use chatplug_dialogue::{Generated, ModelType, TextTokenizer};
-use chatplug_model::Architecture;
+use chatplug_model::{Architecture, Precision};
 use serde_json::{Map, Value};
 
 pub use plug::PlugBackend;
@@ -65,11 +65,12 @@ pub fn load_text_tokenizer(dir: &Path) -> Result<(Arc<dyn TextTokenizer>, ModelT
     anyhow::bail!("no tokenizer (spiece.model, tokenizer.json or vocab.txt) in {}", dir.display())
 }
 
-/// Loads the model of `dir`, whichever family its `config.json` describes.
-pub fn load(dir: &Path) -> Result<Box<dyn FidBackend>> {
+/// Loads the model of `dir`, whichever family its `config.json` describes, with its
+/// linear maps held in `precision`.
+pub fn load(dir: &Path, precision: Precision) -> Result<Box<dyn FidBackend>> {
     let architecture = Architecture::of_dir(dir).context("cannot load the model")?;
     Ok(match architecture {
-        Architecture::FidT5 => Box::new(T5Backend::load(dir)?),
-        Architecture::FidPlug => Box::new(PlugBackend::load(dir)?),
+        Architecture::FidT5 => Box::new(T5Backend::load(dir, precision)?),
+        Architecture::FidPlug => Box::new(PlugBackend::load(dir, precision)?),
     })
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use chatplug_dialogue::{Generated, ModelType, TextTokenizer, Usage, STOPPED};
 use chatplug_model::plug::{translate_until, FidPlug, TranslateOptions};
-use chatplug_model::GenerationConfig;
+use chatplug_model::{GenerationConfig, Precision};
 use chatplug_tokenizer::BertTokenizer;
 use serde_json::{Map, Value};
 
@@ -20,13 +20,13 @@ pub struct PlugBackend {
 }
 
 impl PlugBackend {
-    pub fn load(dir: &Path) -> Result<Self> {
+    pub fn load(dir: &Path, precision: Precision) -> Result<Self> {
         let tokenizer = if dir.join("vocab.txt").is_file() {
             Some(Arc::new(BertTokenizer::from_dir(dir).context("cannot load the tokenizer")?))
         } else {
             None
         };
-        let model = FidPlug::load(dir, &candle_core::Device::Cpu).context("cannot load the model")?;
+        let model = FidPlug::load_with_precision(dir, &candle_core::Device::Cpu, precision).context("cannot load the model")?;
         Ok(PlugBackend { model, tokenizer, dir: dir.to_path_buf() })
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use chatplug_dialogue::{Generated, ModelType, TextTokenizer, Usage, STOPPED};
-use chatplug_model::{generate, FidT5, GenerationConfig};
+use chatplug_model::{generate, FidT5, GenerationConfig, Precision};
 use chatplug_tokenizer::Tokenizer;
 use serde_json::{Map, Value};
 
@@ -20,9 +20,9 @@ pub struct T5Backend {
 }
 
 impl T5Backend {
-    pub fn load(dir: &Path) -> Result<Self> {
+    pub fn load(dir: &Path, precision: Precision) -> Result<Self> {
         let tokenizer = crate::io::load_tokenizer(dir)?.map(Arc::new);
-        let model = FidT5::load(dir, &candle_core::Device::Cpu).context("cannot load the model")?;
+        let model = FidT5::load_with_precision(dir, &candle_core::Device::Cpu, precision).context("cannot load the model")?;
         Ok(T5Backend { model, tokenizer, dir: dir.to_path_buf() })
     }
 

@@ -13,6 +13,7 @@ use crate::error::{ModelError, Result};
 use crate::layers::{activate, softmax_last_dim, Linear};
 use crate::plug::config::{PlugConfig, DECODER_LAYER_NORM_EPS};
 use crate::plug::keys::plug_key;
+use crate::precision::Precision;
 use crate::weights::WeightStore;
 
 /// `nn.Linear` with its bias.
@@ -140,6 +141,8 @@ pub struct FidPlug {
     decoder_embeddings: Tensor,
     decoder_layers: Vec<DecoderLayer>,
     decoder_norm: LayerNorm,
+    /// The tied output projection (the decoder embedding, in the model's precision).
+    generator: Linear,
     generator_bias: Tensor,
 }
 
@@ -150,12 +153,18 @@ impl FidPlug {
     /// Loads `config.json` and `pytorch_model.bin` (or safetensors) of a ChatPLUG-240M
     /// directory, with ModelScope's checkpoint key layouts.
     pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        Self::load_with_precision(dir, device, Precision::F32)
+    }
+
+    /// [`Self::load`] with the linear maps held in `precision`.
+    pub fn load_with_precision(dir: &Path, device: &Device, precision: Precision) -> Result<Self> {
         let config_path = dir.join("config.json");
         if !config_path.is_file() {
             return Err(ModelError::file(&config_path, "missing model config"));
         }
         let config = PlugConfig::from_file(&config_path)?;
         let mut store = WeightStore::open_mapped(dir, DType::F32, device, &plug_key)?;
+        store.set_precision(precision);
         let model = Self::from_store(config, &mut store, device)?;
         store.finish()?;
         Ok(model)
@@ -205,6 +214,7 @@ impl FidPlug {
             }
             None => store.take("decoder.embeddings.weight", &[v, d])?,
         };
+        let generator = Linear::new(decoder_embeddings.clone(), store.precision())?;
         let generator_bias = store.take("generator.dense.bias", &[v])?;
         let deps = DECODER_LAYER_NORM_EPS;
         let mut decoder_layers = Vec::with_capacity(c.dec_layers);
@@ -242,6 +252,7 @@ impl FidPlug {
             decoder_embeddings,
             decoder_layers,
             decoder_norm,
+            generator,
             generator_bias,
         })
     }
@@ -387,7 +398,7 @@ impl FidPlug {
             hidden = (layer.ff_out.forward(&inner)? + &ff_input)?;
         }
         let hidden = self.decoder_norm.forward(&hidden)?.reshape((batch, d))?;
-        let logits = hidden.matmul(&self.decoder_embeddings.t()?)?.broadcast_add(&self.generator_bias)?;
+        let logits = self.generator.forward(&hidden)?.broadcast_add(&self.generator_bias)?;
         Ok(candle_nn::ops::log_softmax(&logits, 1)?)
     }
 
