@@ -132,3 +132,29 @@ fn bad_input_gives_one_line_errors() {
     let out = chatplug(&["tokenize", "--model", m], &json!({"text": ["x"]}).to_string());
     assert_error(&out, &["text"]);
 }
+
+#[test]
+fn precision_is_chosen_by_flag_or_environment_and_checked() {
+    let case = golden_cases()
+        .into_iter()
+        .find(|c| c["request"].get("input_ids").is_some() && c["generation"]["do_sample"].as_bool() != Some(true))
+        .unwrap();
+    let mut request = case["request"].clone();
+    request["generation"] = case["generation"].clone();
+    let dir = model(case["model"].as_str().unwrap());
+    let m = dir.to_str().unwrap();
+    // f32 by flag is the reference's output; bf16 and int8 run and give as many sequences.
+    let f32_reply = ok_json(&chatplug(&["generate", "--model", m, "--precision", "f32"], &request.to_string()));
+    assert_eq!(f32_reply["sequences"], case["sequences"]);
+    for precision in ["bf16", "int8"] {
+        let reply = ok_json(&chatplug(&["generate", "--model", m, "--precision", precision], &request.to_string()));
+        let (ours, f32s) = (reply["sequences"].as_array().unwrap(), case["sequences"].as_array().unwrap());
+        assert_eq!(ours.len(), f32s.len(), "{precision}");
+        assert_eq!(ours[0][0], f32s[0][0], "{precision}: sequences start with the decoder start token");
+    }
+    let out = chatplug(&["generate", "--model", m, "--precision", "fp4"], &request.to_string());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`fp4`"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = common::chatplug_with_env(&["generate", "--model", m], &request.to_string(), &[("CHATPLUG_PRECISION", "half")]);
+    assert_error(&out, &["CHATPLUG_PRECISION", "`half`", "f32, bf16 or int8"]);
+}

@@ -90,13 +90,24 @@ impl Int8Matrix {
         (values, &self.scales)
     }
 
-    /// The f32 matrix these int8 values stand for, (out, in).
+    /// The f32 matrix these int8 values stand for, (out, in), widened in parallel.
     pub fn dequantize(&self) -> Vec<f32> {
-        let mut out = Vec::with_capacity(self.out_dim * self.in_dim);
-        let blocks = self.stride / CHUNK;
-        for (row, scales) in self.values.chunks_exact(self.stride).zip(self.scales.chunks_exact(blocks)) {
-            out.extend(row[..self.in_dim].iter().enumerate().map(|(k, &q)| q as f32 * scales[k / CHUNK]));
+        let (n, d) = (self.out_dim, self.in_dim);
+        let mut out = vec![0f32; n * d];
+        if d == 0 {
+            return out;
         }
+        let blocks = self.stride / CHUNK;
+        out.par_chunks_mut(d)
+            .zip(self.values.par_chunks(self.stride))
+            .zip(self.scales.par_chunks(blocks))
+            .for_each(|((dst, row), scales)| {
+                for ((dst, q), &scale) in dst.chunks_mut(CHUNK).zip(row.chunks(CHUNK)).zip(scales) {
+                    for (o, &v) in dst.iter_mut().zip(q) {
+                        *o = v as f32 * scale;
+                    }
+                }
+            });
         out
     }
 

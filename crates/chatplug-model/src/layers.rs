@@ -11,6 +11,10 @@ use crate::weights::WeightStore;
 
 /// Up to this many input rows go through the streaming kernel instead of the GEMM.
 const MAX_STREAMED_ROWS: usize = 8;
+/// Up to this many input rows an int8 map multiplies in integers (decoding steps, one row
+/// per beam); more rows widen the weights for the GEMM. Measured crossover: int8 is 2-4x
+/// faster than f32 at 1-8 rows, 0.5x at 64 (examples/linear_precisions.rs).
+const MAX_INTEGER_ROWS: usize = 16;
 
 /// A bias-free linear map (T5 has no biases), `y = x W^T`, in the weights' [`Precision`].
 pub struct Linear {
@@ -73,9 +77,17 @@ impl Linear {
                 Some(y) => y,
                 None => x2.matmul(&w.to_dtype(DType::F32)?.t()?)?,
             },
-            LinearWeight::Int8(m) => {
+            LinearWeight::Int8(m) if rows <= MAX_INTEGER_ROWS => {
                 let values = x2.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
                 Tensor::from_vec(m.matmul(&values, rows), (rows, m.out_dim()), x.device())?
+            }
+            LinearWeight::Int8(m) => {
+                // Many rows (the encoder): AVX2 has no more integer multiply throughput
+                // than f32 FMA, so the int8 kernel is compute-bound and slower than the
+                // GEMM (examples/linear_precisions.rs: 0.3-0.5x f32 at 2280 rows); the
+                // weights are widened to f32 for this product instead.
+                let w = Tensor::from_vec(m.dequantize(), (m.out_dim(), m.in_dim()), x.device())?;
+                x2.to_dtype(DType::F32)?.matmul(&w.t()?)?
             }
         };
         let mut out_dims = dims.to_vec();

