@@ -12,6 +12,7 @@ mod io;
 mod kb;
 mod model_choice;
 mod prompt;
+mod quantize;
 mod serve;
 mod sources;
 mod text_stream;
@@ -49,6 +50,8 @@ enum Command {
     Bench(bench::Args),
     /// Knowledge base and FAQ: index, search, delete, evaluate.
     Kb(kb::Args),
+    /// Save a model with its linear maps in int8 (load it with `--precision int8`).
+    Quantize(quantize::Args),
     /// Serve the chat APIs (native, OpenAI-compatible), sessions and the web page over HTTP.
     Serve(serve::Args),
     /// Train a FiD-T5 model: fine-tune a model directory or train a fresh one (curricula too).
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::Chat(args) => chat::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Kb(args) => kb::run(args),
+        Command::Quantize(args) => quantize::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Train(args) => train::run(args),
         Command::Eval(args) => eval::run(args),

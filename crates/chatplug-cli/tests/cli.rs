@@ -158,3 +158,30 @@ fn precision_is_chosen_by_flag_or_environment_and_checked() {
     let out = common::chatplug_with_env(&["generate", "--model", m], &request.to_string(), &[("CHATPLUG_PRECISION", "half")]);
     assert_error(&out, &["CHATPLUG_PRECISION", "`half`", "f32, bf16 or int8"]);
 }
+
+#[test]
+fn a_quantized_model_gives_the_outputs_of_int8_on_load() {
+    for name in ["gated_untied_sharded", "relu_tied"] {
+        let case = golden_cases()
+            .into_iter()
+            .find(|c| c["model"] == name && c["request"].get("input_ids").is_some() && c["generation"]["do_sample"].as_bool() != Some(true))
+            .unwrap();
+        let mut request = case["request"].clone();
+        request["generation"] = case["generation"].clone();
+        let dir = model(name);
+        let out = tempfile::tempdir().unwrap();
+        let q = out.path().join("q");
+        let report = ok_json(&chatplug(&["quantize", "--model", dir.to_str().unwrap(), "--out", q.to_str().unwrap()], ""));
+        assert!(report["linear_maps"].as_u64().unwrap() > 0, "{report}");
+        assert!(report["copied_files"].as_array().unwrap().iter().any(|f| f == "config.json"), "{report}");
+        let on_load = ok_json(&chatplug(&["generate", "--model", dir.to_str().unwrap(), "--precision", "int8"], &request.to_string()));
+        let saved = ok_json(&chatplug(&["generate", "--model", q.to_str().unwrap(), "--precision", "int8"], &request.to_string()));
+        assert_eq!(saved["sequences"], on_load["sequences"], "{name}");
+        // The int8 file cannot pass for f32 weights.
+        let out32 = chatplug(&["generate", "--model", q.to_str().unwrap()], &request.to_string());
+        assert_error(&out32, &["int8", "chatplug quantize", "precision int8"]);
+        // Writing over a checkpoint is refused.
+        let again = chatplug(&["quantize", "--model", dir.to_str().unwrap(), "--out", q.to_str().unwrap()], "");
+        assert_error(&again, &["already exists"]);
+    }
+}

@@ -96,3 +96,20 @@ fn text_passages_default_to_modelscopes_300_tokens() {
     let fits = json!({ "passages": [long], "max_encoder_length": 128, "generation": { "max_length": 3 } });
     assert_eq!(generate(dir.path(), &fits)["sequences"][0].as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn a_plug_model_quantizes_and_loads_in_int8() {
+    let dir = model_dir("tiny_a");
+    let case = cases().into_iter().find(|c| c["model"] == "tiny_a" && c["request"] == 1).unwrap();
+    let request = json!({ "input_ids": case["passages"], "generation": case["options"] });
+    let q = tempfile::tempdir().unwrap();
+    let out = q.path().join("int8");
+    let report = stdout_json(&chatplug(&["quantize", "--model", dir.path().to_str().unwrap(), "--out", out.to_str().unwrap()], ""));
+    assert!(report["linear_maps"].as_u64().unwrap() > 10, "{report}");
+    let args = |m: &Path| vec!["generate".to_string(), "--model".into(), m.to_str().unwrap().into(), "--precision".into(), "int8".into()];
+    let run = |m: &Path| {
+        let a = args(m);
+        stdout_json(&chatplug(&a.iter().map(String::as_str).collect::<Vec<_>>(), &request.to_string()))
+    };
+    assert_eq!(run(&out)["sequences"], run(dir.path())["sequences"]);
+}

@@ -106,7 +106,7 @@ impl FidT5 {
         Ok(model)
     }
 
-    fn from_store(config: T5Config, store: &mut WeightStore, device: &Device) -> Result<Self> {
+    pub(crate) fn from_store(config: T5Config, store: &mut WeightStore, device: &Device) -> Result<Self> {
         let (v, d, h) = (config.vocab_size, config.d_model, config.num_heads);
         let eps = config.layer_norm_epsilon;
         let buckets = config.relative_attention_num_buckets;

@@ -7,7 +7,7 @@ use crate::config::{Activation, T5Config};
 use crate::error::Result;
 use crate::int8::Int8Matrix;
 use crate::precision::Precision;
-use crate::weights::WeightStore;
+use crate::weights::{StoredLinear, WeightStore};
 
 /// Up to this many input rows go through the streaming kernel instead of the GEMM.
 const MAX_STREAMED_ROWS: usize = 8;
@@ -33,8 +33,10 @@ enum LinearWeight {
 impl Linear {
     /// Reads `{name}.weight` and holds it in the store's precision.
     pub fn load(store: &mut WeightStore, name: &str, out_dim: usize, in_dim: usize) -> Result<Self> {
-        let weight = store.take(&format!("{name}.weight"), &[out_dim, in_dim])?;
-        Ok(Self::new(weight, store.precision())?)
+        Ok(match store.take_linear(&format!("{name}.weight"), out_dim, in_dim)? {
+            StoredLinear::Float(weight) => Self::new(weight, store.precision())?,
+            StoredLinear::Int8(matrix) => Self::from_int8(matrix),
+        })
     }
 
     /// An f32 map over `weight` (out, in).

@@ -17,6 +17,7 @@ pub mod params;
 pub mod pickle_guard;
 pub mod plug;
 pub mod precision;
+pub mod quantize;
 pub mod weights;
 
 pub use architecture::Architecture;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 
 use crate::error::{ModelError, Result};
+use crate::int8::Int8Matrix;
 
 /// Where one tensor lives.
 struct Entry {
@@ -31,7 +32,21 @@ pub struct WeightStore {
     device: Device,
     /// What the linear maps convert their weights to as they take them.
     precision: crate::Precision,
+    /// The names taken as linear maps' weights, in order (what `quantize` writes in int8).
+    linear_names: Vec<String>,
+    /// Names accepted unread by [`Self::ignore_if_shaped`].
+    ignored: HashSet<String>,
 }
+
+/// A linear map's weight as the checkpoint holds it.
+pub enum StoredLinear {
+    Float(Tensor),
+    /// Saved by [`crate::quantize`]: int8 values and their block scales.
+    Int8(Int8Matrix),
+}
+
+/// The key of an int8 weight's block scales: the weight's key plus this suffix.
+pub const INT8_SCALE_SUFFIX: &str = "_scale";
 
 /// Checkpoint file names looked for, in order of preference.
 pub const CHECKPOINT_FILES: [&str; 4] = [
@@ -142,6 +157,8 @@ impl WeightStore {
             dtype,
             device: device.clone(),
             precision: crate::Precision::F32,
+            linear_names: Vec::new(),
+            ignored: HashSet::new(),
         })
     }
 
@@ -152,6 +169,93 @@ impl WeightStore {
 
     pub fn precision(&self) -> crate::Precision {
         self.precision
+    }
+
+    /// The weight of a linear map, (out, in): stored int8 (a checkpoint written by
+    /// [`crate::quantize`], only when the store's precision is int8) or float.
+    pub fn take_linear(&mut self, name: &str, out_dim: usize, in_dim: usize) -> Result<StoredLinear> {
+        self.linear_names.push(name.to_string());
+        if let Some(matrix) = self.take_int8(name, out_dim, in_dim)? {
+            return Ok(StoredLinear::Int8(matrix));
+        }
+        Ok(StoredLinear::Float(self.take(name, &[out_dim, in_dim])?))
+    }
+
+    /// The names taken by [`Self::take_linear`] so far.
+    pub fn linear_names(&self) -> &[String] {
+        &self.linear_names
+    }
+
+    /// Whether the model read tensor `name` (not merely accepted it as ignorable).
+    pub fn was_read(&self, name: &str) -> bool {
+        self.taken.contains(name) && !self.ignored.contains(name)
+    }
+
+    /// Every tensor name of the checkpoint (mapped), in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
+    /// An int8 weight and its scales, when the checkpoint stores `name` as int8.
+    fn take_int8(&mut self, name: &str, out_dim: usize, in_dim: usize) -> Result<Option<Int8Matrix>> {
+        let Some(entry) = self.entries.get(name) else {
+            return Ok(None);
+        };
+        let Source::Safetensors(st, file) = &self.sources[entry.source] else {
+            return Ok(None);
+        };
+        let view = st
+            .get(&entry.original_key)
+            .map_err(|e| ModelError::file(file, format!("cannot read `{}`: {e}", entry.original_key)))?;
+        if view.dtype() != safetensors::Dtype::I8 {
+            return Ok(None);
+        }
+        let error = |message: String| ModelError::file(file, format!("tensor `{}`: {message}", entry.original_key));
+        if self.precision != crate::Precision::Int8 {
+            return Err(error(format!(
+                "stored in int8 (written by `chatplug quantize`); load this model with precision int8, not {}",
+                self.precision
+            )));
+        }
+        if view.shape() != [out_dim, in_dim] {
+            return Err(error(format!("has shape {:?}, expected {:?} from config.json", view.shape(), [out_dim, in_dim])));
+        }
+        let values: Vec<i8> = view.data().iter().map(|&b| b as i8).collect();
+        let scale_name = format!("{name}{INT8_SCALE_SUFFIX}");
+        let scales = match self.entries.get(&scale_name) {
+            Some(scale_entry) => match &self.sources[scale_entry.source] {
+                Source::Safetensors(st, _) => st.load(&scale_entry.original_key, &Device::Cpu),
+                Source::Pickle(pth, _) => pth
+                    .get(&scale_entry.original_key)
+                    .and_then(|t| t.ok_or_else(|| candle_core::Error::Msg("tensor vanished".to_string()))),
+            }
+            .and_then(|t| t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>())
+            .map_err(|e| error(format!("cannot read its scales `{scale_name}`: {e}")))?,
+            None => return Err(error(format!("int8 values without their scales `{scale_name}`"))),
+        };
+        let matrix = Int8Matrix::from_parts(values, scales, out_dim, in_dim).map_err(error)?;
+        self.taken.insert(name.to_string());
+        self.taken.insert(scale_name);
+        Ok(Some(matrix))
+    }
+
+    /// Reads tensor `name` again as f32, whatever the model did with it (for `quantize`).
+    pub fn read_f32(&self, name: &str) -> Result<Tensor> {
+        let entry = self.entries.get(name).ok_or_else(|| ModelError::Checkpoint {
+            dir: self.dir.clone(),
+            message: format!("missing tensor `{name}`"),
+        })?;
+        let (tensor, file) = match &self.sources[entry.source] {
+            Source::Safetensors(st, file) => (st.load(&entry.original_key, &Device::Cpu), file),
+            Source::Pickle(pth, file) => (
+                pth.get(&entry.original_key)
+                    .and_then(|t| t.ok_or_else(|| candle_core::Error::Msg("tensor vanished".to_string()))),
+                file,
+            ),
+        };
+        tensor
+            .and_then(|t| t.to_dtype(DType::F32))
+            .map_err(|e| ModelError::file(file, format!("cannot read tensor `{}`: {e}", entry.original_key)))
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -231,6 +335,7 @@ impl WeightStore {
             });
         }
         self.taken.insert(name.to_string());
+        self.ignored.insert(name.to_string());
         Ok(())
     }
 

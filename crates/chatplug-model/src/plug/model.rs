@@ -170,7 +170,7 @@ impl FidPlug {
         Ok(model)
     }
 
-    fn from_store(config: PlugConfig, store: &mut WeightStore, device: &Device) -> Result<Self> {
+    pub(crate) fn from_store(config: PlugConfig, store: &mut WeightStore, device: &Device) -> Result<Self> {
         let c = &config;
         let (v, d) = (c.vocab_size, c.hidden_size);
         let eps = c.layer_norm_eps;
