@@ -11,6 +11,12 @@ Usage (from the repository root, with the fixtures venv of fixtures/README.md):
     cargo build --release -p chatplug-cli
     fixtures/.venv/bin/python bench/bench_fid.py [--size base|small|tiny] [--repeats 3]
 
+With --precisions (default: f32 bf16 int8) the engine runs once per precision, and the
+run ends with the machine's two ceilings, measured by small probes in the same run (peak
+f32 GEMM FLOP/s with torch, memory bandwidth of a large copy): the encoder's share of the
+FLOP ceiling and decoding's share of the bandwidth floor (the bytes a step must read:
+decoder weights in the precision, the f32 cross-attention memory).
+
 Random weights: the numbers say nothing about reply quality, only about speed.
 """
 import argparse
@@ -55,6 +61,42 @@ def make_request(out: Path, vocab: int, passages: int, length: int, new_tokens: 
     path = out / f"request-{passages}x{length}-{new_tokens}.json"
     path.write_text(json.dumps({"input_ids": ids, "new_tokens": new_tokens}))
     return path
+
+
+BYTES_PER_WEIGHT = {"f32": 4.0, "bf16": 2.0, "int8": 1.125}  # int8: 32 values + an f32 scale a block
+
+
+def ceilings():
+    """Peak f32 GEMM FLOP/s (torch, all threads) and copy bandwidth (bytes read + written)."""
+    import torch
+
+    torch.set_num_threads(os.cpu_count())
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    ms = median_ms(5, lambda: a @ b)
+    flops = 2 * 2048 ** 3 / (ms / 1e3)
+    big = torch.empty(256 * 1024 * 1024 // 4)  # 256 MiB, far beyond the caches
+    dst = torch.empty_like(big)
+    ms = median_ms(5, lambda: dst.copy_(big))
+    bandwidth = 2 * big.numel() * 4 / (ms / 1e3)
+    return flops, bandwidth
+
+
+def encoder_flops(c: dict, passages: int, length: int) -> float:
+    """Multiply-adds ×2 of the encoder: linear maps and attention scores/values."""
+    inner = c["num_heads"] * c["d_kv"]
+    per_token = 4 * c["d_model"] * inner + 3 * c["d_model"] * c["d_ff"]  # gated-gelu: 3 maps
+    attention = 2 * length * inner  # q·k and weights·v per token
+    return 2 * c["num_layers"] * (per_token + attention) * passages * length
+
+
+def decode_step_bytes(c: dict, precision: str, memory_tokens: int) -> float:
+    """Bytes one greedy step must read: the decoder's weights (self-attention, cross q/o,
+    feed-forward, vocabulary head) in the precision, and the f32 cross keys/values."""
+    inner = c["num_heads"] * c["d_kv"]
+    per_layer = 4 * c["d_model"] * inner + 2 * c["d_model"] * inner + 3 * c["d_model"] * c["d_ff"]
+    weights = c["num_decoder_layers"] * per_layer + c["vocab_size"] * c["d_model"]
+    memory = c["num_decoder_layers"] * 2 * memory_tokens * inner * 4
+    return weights * BYTES_PER_WEIGHT[precision] + memory
 
 
 def hf_worker(model_dir: str, request_path: str, repeats: int, beams: list):
@@ -103,6 +145,7 @@ def main():
     p.add_argument("--new-tokens", type=int, default=30)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--beams", type=int, nargs="*", default=[3])
+    p.add_argument("--precisions", nargs="*", default=["f32", "bf16", "int8"], choices=list(BYTES_PER_WEIGHT))
     p.add_argument("--out", type=Path, default=Path("bench/out"))
     p.add_argument("--binary", type=Path, default=Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "release/chatplug")
     p.add_argument("--hf-worker", nargs=2, metavar=("MODEL_DIR", "REQUEST"), help=argparse.SUPPRESS)
@@ -119,13 +162,33 @@ def main():
     beams = [str(b) for b in args.beams]
     hf = run_json([sys.executable, __file__, "--repeats", str(args.repeats), "--beams", *beams,
                    "--hf-worker", str(model_dir), str(request)])
-    ours = run_json([str(args.binary), "bench", "--model", str(model_dir), "--request", str(request),
-                     "--repeats", str(args.repeats), *sum((["--beams", b] for b in beams), [])])
+    ours = {}
+    for precision in args.precisions:
+        ours[precision] = run_json([str(args.binary), "bench", "--model", str(model_dir), "--request", str(request),
+                                    "--repeats", str(args.repeats), "--precision", precision,
+                                    *sum((["--beams", b] for b in beams), [])])
 
     print(f"FiD-T5 {args.size} (random weights), {args.passages} passages x {args.passage_len} tokens, "
           f"{args.new_tokens} new tokens, {os.cpu_count()} CPU threads, median of {args.repeats}")
-    print_table("HF transformers", hf, ours)
-    print(json.dumps({"hf": hf, "chatplug": ours}))
+    for precision, result in ours.items():
+        print(f"\n-- chatplug {precision}")
+        print_table("HF transformers", hf, result)
+
+    flops, bandwidth = ceilings()
+    c = SIZES[args.size]
+    work = encoder_flops(c, args.passages, args.passage_len)
+    print(f"\nceilings: {flops / 1e9:.1f} GFLOP/s (torch f32 GEMM), {bandwidth / 1e9:.1f} GB/s (copy)")
+    print(f"{'engine':<18}{'encoder GFLOP/s':>16}{'of peak':>9}{'greedy ms/token':>17}{'floor ms':>10}{'floor/actual':>14}")
+    rows = [("hf f32", hf, "f32")] + [(f"chatplug {p}", r, p) for p, r in ours.items()]
+    summary = {}
+    for name, result, precision in rows:
+        achieved = work / (result["encoder_ms"] / 1e3)
+        floor_ms = decode_step_bytes(c, precision, args.passages * args.passage_len) / bandwidth * 1e3
+        per_token = result["decode"]["greedy"]["per_token_ms"]
+        print(f"{name:<18}{achieved / 1e9:>16.1f}{achieved / flops:>9.2f}{per_token:>17.1f}{floor_ms:>10.1f}{floor_ms / per_token:>14.2f}")
+        summary[name] = {"encoder_share_of_peak": achieved / flops, "decode_share_of_floor": floor_ms / per_token}
+    print(json.dumps({"hf": hf, "chatplug": ours, "ceilings": {"flops": flops, "bandwidth": bandwidth},
+                      "shares": summary}))
 
 
 if __name__ == "__main__":
