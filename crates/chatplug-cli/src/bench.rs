@@ -111,6 +111,8 @@ fn report(
     }
     let reply = json!({
         "engine": "chatplug",
+        "precision": crate::model_choice::precision_without_config(args.precision)?.as_str(),
+        "int8_kernel": chatplug_model::int8::kernel_name(),
         "load_s": load_s,
         "encoder_ms": encoder_ms,
         "decode": results,
