@@ -34,5 +34,7 @@ def print_table(reference_name, ref, ours):
     for name in ref["decode"]:
         row(f"{name} per token (ms)", ref["decode"][name]["per_token_ms"], ours["decode"][name]["per_token_ms"])
         row(f"{name} total (ms)", ref["decode"][name]["total_ms"], ours["decode"][name]["total_ms"])
+    if ref.get("loaded_rss_mib") and ours.get("loaded_rss_mib"):
+        row("RSS once loaded (MiB)", ref["loaded_rss_mib"], ours["loaded_rss_mib"])
     row("peak RSS (MiB)", ref["peak_rss_mib"], ours["peak_rss_mib"])
     row("load (s)", ref["load_s"], ours["load_s"])

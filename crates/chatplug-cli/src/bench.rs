@@ -50,12 +50,14 @@ pub fn run(args: Args) -> Result<()> {
     let started = Instant::now();
     let precision = crate::model_choice::precision_without_config(args.precision)?;
     let model = load_model(&dir, precision)?;
+    crate::backend::release_freed_memory();
     let load_s = started.elapsed().as_secs_f64();
+    let loaded_rss = rss_mib("VmRSS:");
     let repeats = args.repeats.max(1);
 
     let encoder_ms = median_ms(repeats, || model.encode(&request.input_ids).map(|_| ()))?;
     let encoded = model.encode(&request.input_ids)?;
-    report(load_s, encoder_ms, &request, &args, |beams| {
+    report((load_s, loaded_rss), encoder_ms, &request, &args, |beams| {
         // Exactly `new_tokens` steps in both engines: EOS is forbidden until the limit.
         let options = GenerationConfig::from_json(&json!({
             "num_beams": beams,
@@ -72,11 +74,13 @@ fn run_plug(dir: &std::path::Path, request: &Request, args: &Args) -> Result<()>
     let started = Instant::now();
     let precision = crate::model_choice::precision_without_config(args.precision)?;
     let model = FidPlug::load_with_precision(dir, &candle_core::Device::Cpu, precision).context("cannot load the model")?;
+    crate::backend::release_freed_memory();
     let load_s = started.elapsed().as_secs_f64();
+    let loaded_rss = rss_mib("VmRSS:");
     let repeats = args.repeats.max(1);
     let encoder_ms = median_ms(repeats, || model.encode(&request.input_ids, None).map(|_| ()))?;
     let encoded = model.encode(&request.input_ids, None)?;
-    report(load_s, encoder_ms, request, args, |beams| {
+    report((load_s, loaded_rss), encoder_ms, request, args, |beams| {
         let options = TranslateOptions {
             num_beams: beams,
             max_length: request.new_tokens,
@@ -89,9 +93,9 @@ fn run_plug(dir: &std::path::Path, request: &Request, args: &Args) -> Result<()>
 
 /// Prints the JSON line `bench/` scripts read: greedy and each beam width's decoding time
 /// (`decode_ms(beams)`: decoding alone, on passages encoded once; total = encoder +
-/// decoding), load time and peak memory.
+/// decoding), load time, resident memory once loaded and peak memory.
 fn report(
-    load_s: f64,
+    (load_s, loaded_rss): (f64, Option<f64>),
     encoder_ms: f64,
     request: &Request,
     args: &Args,
@@ -116,7 +120,8 @@ fn report(
         "load_s": load_s,
         "encoder_ms": encoder_ms,
         "decode": results,
-        "peak_rss_mib": peak_rss_mib(),
+        "loaded_rss_mib": loaded_rss,
+        "peak_rss_mib": rss_mib("VmHWM:"),
     });
     println!("{reply}");
     Ok(())
@@ -133,10 +138,11 @@ fn median_ms(repeats: usize, mut work: impl FnMut() -> chatplug_model::Result<()
     Ok(times[times.len() / 2])
 }
 
-/// Peak resident memory of this process (Linux `VmHWM`), if available.
-fn peak_rss_mib() -> Option<f64> {
+/// Resident memory of this process from Linux `/proc/self/status` (`VmRSS:` now, `VmHWM:`
+/// the peak), if available.
+fn rss_mib(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
 }

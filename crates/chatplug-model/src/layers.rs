@@ -51,8 +51,16 @@ impl Linear {
             Precision::Bf16 => LinearWeight::Bf16(weight.to_dtype(DType::BF16)?.contiguous()?),
             Precision::Int8 => {
                 let (out_dim, in_dim) = weight.dims2()?;
-                let values = weight.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-                LinearWeight::Int8(Int8Matrix::quantize(&values, out_dim, in_dim))
+                let weight = weight.to_dtype(DType::F32)?.contiguous()?;
+                // Quantized from the tensor's own storage: no transient copy of the matrix.
+                let (storage, layout) = weight.storage_and_layout();
+                let values = match &*storage {
+                    candle_core::Storage::Cpu(candle_core::CpuStorage::F32(values)) => {
+                        &values[layout.start_offset()..layout.start_offset() + out_dim * in_dim]
+                    }
+                    _ => candle_core::bail!("int8 quantization needs f32 weights on the CPU"),
+                };
+                LinearWeight::Int8(Int8Matrix::quantize(values, out_dim, in_dim))
             }
         };
         Ok(Linear { weight })
