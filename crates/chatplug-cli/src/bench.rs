@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use chatplug_model::generation::generate_encoded;
-use chatplug_model::GenerationConfig;
+use chatplug_model::{GenerationConfig, Precision};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -44,11 +44,11 @@ struct Request {
 pub fn run(args: Args) -> Result<()> {
     let dir = check_model_dir(&args.model)?;
     let request: Request = parse_request(read_request(args.request.as_deref())?)?;
+    let precision = crate::model_choice::precision_without_config(args.precision)?;
     if Architecture::of_dir(&dir)? == Architecture::FidPlug {
-        return run_plug(&dir, &request, &args);
+        return run_plug(&dir, precision, &request, &args);
     }
     let started = Instant::now();
-    let precision = crate::model_choice::precision_without_config(args.precision)?;
     let model = load_model(&dir, precision)?;
     crate::backend::release_freed_memory();
     let load_s = started.elapsed().as_secs_f64();
@@ -57,7 +57,7 @@ pub fn run(args: Args) -> Result<()> {
 
     let encoder_ms = median_ms(repeats, || model.encode(&request.input_ids).map(|_| ()))?;
     let encoded = model.encode(&request.input_ids)?;
-    report((load_s, loaded_rss), encoder_ms, &request, &args, |beams| {
+    report(precision, (load_s, loaded_rss), encoder_ms, &request, &args, |beams| {
         // Exactly `new_tokens` steps in both engines: EOS is forbidden until the limit.
         let options = GenerationConfig::from_json(&json!({
             "num_beams": beams,
@@ -70,9 +70,8 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The same measurements for a FiD-PLUG model, decoding with the reference's `translate`
 /// (`[SEP]` forbidden until the last step, so every run makes `new_tokens` steps).
-fn run_plug(dir: &std::path::Path, request: &Request, args: &Args) -> Result<()> {
+fn run_plug(dir: &std::path::Path, precision: Precision, request: &Request, args: &Args) -> Result<()> {
     let started = Instant::now();
-    let precision = crate::model_choice::precision_without_config(args.precision)?;
     let model = FidPlug::load_with_precision(dir, &candle_core::Device::Cpu, precision).context("cannot load the model")?;
     crate::backend::release_freed_memory();
     let load_s = started.elapsed().as_secs_f64();
@@ -80,7 +79,7 @@ fn run_plug(dir: &std::path::Path, request: &Request, args: &Args) -> Result<()>
     let repeats = args.repeats.max(1);
     let encoder_ms = median_ms(repeats, || model.encode(&request.input_ids, None).map(|_| ()))?;
     let encoded = model.encode(&request.input_ids, None)?;
-    report((load_s, loaded_rss), encoder_ms, request, args, |beams| {
+    report(precision, (load_s, loaded_rss), encoder_ms, request, args, |beams| {
         let options = TranslateOptions {
             num_beams: beams,
             max_length: request.new_tokens,
@@ -95,6 +94,7 @@ fn run_plug(dir: &std::path::Path, request: &Request, args: &Args) -> Result<()>
 /// (`decode_ms(beams)`: decoding alone, on passages encoded once; total = encoder +
 /// decoding), load time, resident memory once loaded and peak memory.
 fn report(
+    precision: Precision,
     (load_s, loaded_rss): (f64, Option<f64>),
     encoder_ms: f64,
     request: &Request,
@@ -115,7 +115,7 @@ fn report(
     }
     let reply = json!({
         "engine": "chatplug",
-        "precision": crate::model_choice::precision_without_config(args.precision)?.as_str(),
+        "precision": precision.as_str(),
         "int8_kernel": chatplug_model::int8::kernel_name(),
         "load_s": load_s,
         "encoder_ms": encoder_ms,

@@ -88,11 +88,7 @@ pub fn choose_precision(flag: Option<Precision>, env_precision: Option<&str>, co
     if let Some(value) = env_precision.filter(|v| !v.trim().is_empty()) {
         return value.parse().map_err(|e| anyhow!("{PRECISION_ENV}: {e}"));
     }
-    if config.text.trim().is_empty() {
-        return Ok(Precision::F32);
-    }
-    let table: toml::Table = config.text.parse().context("cannot read the configuration file as TOML")?;
-    match table.get("precision") {
+    match top_level_key(config, "precision")? {
         None => Ok(Precision::F32),
         Some(toml::Value::String(value)) => value.parse().map_err(|e| anyhow!("configuration key `precision`: {e}")),
         Some(_) => bail!("configuration key `precision` must be a string: {}", Precision::NAMES),
@@ -109,16 +105,18 @@ pub fn precision_without_config(flag: Option<Precision>) -> Result<Precision> {
     precision_from_process(flag, &ConfigFile { text: String::new(), dir: PathBuf::from(".") })
 }
 
-/// The file's top-level `model = "DIR"`, resolved against the file's folder.
-fn config_model(config: &ConfigFile) -> Result<Option<PathBuf>> {
+/// The value of a top-level key of the configuration file, if it is set.
+fn top_level_key(config: &ConfigFile, key: &str) -> Result<Option<toml::Value>> {
     if config.text.trim().is_empty() {
         return Ok(None);
     }
-    let table: toml::Table = config
-        .text
-        .parse()
-        .context("cannot read the configuration file as TOML")?;
-    match table.get("model") {
+    let mut table: toml::Table = config.text.parse().context("cannot read the configuration file as TOML")?;
+    Ok(table.remove(key))
+}
+
+/// The file's top-level `model = "DIR"`, resolved against the file's folder.
+fn config_model(config: &ConfigFile) -> Result<Option<PathBuf>> {
+    match top_level_key(config, "model")? {
         None => Ok(None),
         Some(toml::Value::String(dir)) if !dir.trim().is_empty() => Ok(Some(config.dir.join(dir))),
         Some(_) => bail!("configuration key `model` must be a non-empty string: the model directory"),

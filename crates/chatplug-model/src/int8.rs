@@ -111,11 +111,6 @@ impl Int8Matrix {
         out
     }
 
-    /// Bytes held: values and scales.
-    pub fn size_bytes(&self) -> usize {
-        self.values.len() + self.scales.len() * 4
-    }
-
     /// `x (rows, in) · Wᵀ → (rows, out)`, row-major, with `x` quantized in blocks.
     pub fn matmul(&self, x: &[f32], rows: usize) -> Vec<f32> {
         self.matmul_with(x, rows, dot_kernel())

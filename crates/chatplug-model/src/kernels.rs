@@ -15,61 +15,56 @@ const ROWS_PER_TASK: usize = 512;
 /// (v, d); this kernel streams `W` once for all rows, in parallel over vocabulary blocks.
 /// Returns `None` (use the GEMM) unless both are contiguous f32 on the CPU.
 pub fn project_rows(x: &Tensor, weight: &Tensor) -> candle_core::Result<Option<Tensor>> {
-    let Some((xs, m, d)) = contiguous_f32_rows(x)? else {
-        return Ok(None);
-    };
-    let (w_storage, w_layout) = weight.storage_and_layout();
-    let Storage::Cpu(CpuStorage::F32(ws)) = &*w_storage else {
-        return Ok(None);
-    };
-    let (v, d_w) = weight.dims2()?;
-    if d != d_w || d % LANES != 0 || !weight.is_contiguous() {
-        return Ok(None);
-    }
-    let ws = &ws[w_layout.start_offset()..w_layout.start_offset() + v * d];
-    Ok(Some(stream_rows(&xs, m, d, ws, v)?))
+    project_rows_of::<f32>(x, weight)
 }
 
 /// [`project_rows`] over bfloat16 weights: each value is widened to f32 as it is read, so
 /// the step reads half of f32's bytes. `None` unless `weight` is contiguous bf16 on the CPU.
 pub fn project_rows_bf16(x: &Tensor, weight: &Tensor) -> candle_core::Result<Option<Tensor>> {
-    let Some((xs, m, d)) = contiguous_f32_rows(x)? else {
-        return Ok(None);
-    };
-    let (w_storage, w_layout) = weight.storage_and_layout();
-    let Storage::Cpu(CpuStorage::BF16(ws)) = &*w_storage else {
-        return Ok(None);
-    };
-    let (v, d_w) = weight.dims2()?;
-    if d != d_w || d % LANES != 0 || !weight.is_contiguous() {
-        return Ok(None);
-    }
-    let ws = &ws[w_layout.start_offset()..w_layout.start_offset() + v * d];
-    Ok(Some(stream_rows(&xs, m, d, ws, v)?))
+    project_rows_of::<half::bf16>(x, weight)
 }
 
-/// The rows of a contiguous f32 CPU matrix (copied out of the storage), or `None`.
-fn contiguous_f32_rows(x: &Tensor) -> candle_core::Result<Option<(Vec<f32>, usize, usize)>> {
-    if !matches!(x.device(), Device::Cpu) || !x.is_contiguous() {
+/// Both of the above: `x` contiguous f32 and `weight` contiguous `W` on the CPU, with a
+/// width that is a multiple of [`LANES`]; else `None`.
+fn project_rows_of<W: WeightValue>(x: &Tensor, weight: &Tensor) -> candle_core::Result<Option<Tensor>> {
+    if !matches!(x.device(), Device::Cpu) || !x.is_contiguous() || !weight.is_contiguous() {
         return Ok(None);
     }
     let (m, d) = x.dims2()?;
-    let (storage, layout) = x.storage_and_layout();
-    let Storage::Cpu(CpuStorage::F32(xs)) = &*storage else {
+    let (v, d_w) = weight.dims2()?;
+    if d != d_w || d % LANES != 0 {
+        return Ok(None);
+    }
+    let (x_storage, x_layout) = x.storage_and_layout();
+    let (w_storage, w_layout) = weight.storage_and_layout();
+    let (Storage::Cpu(CpuStorage::F32(xs)), Storage::Cpu(ws)) = (&*x_storage, &*w_storage) else {
         return Ok(None);
     };
-    Ok(Some((xs[layout.start_offset()..layout.start_offset() + m * d].to_vec(), m, d)))
+    let Some(ws) = W::values(ws) else {
+        return Ok(None);
+    };
+    let xs = &xs[x_layout.start_offset()..x_layout.start_offset() + m * d];
+    let ws = &ws[w_layout.start_offset()..w_layout.start_offset() + v * d];
+    Ok(Some(stream_rows(xs, m, d, ws, v)?))
 }
 
 /// A weight value the streaming kernel can read as f32.
 trait WeightValue: Copy + Sync {
     const IS_F32: bool;
+    /// The storage's values, when they are of this type.
+    fn values(storage: &CpuStorage) -> Option<&[Self]>;
     /// The row as f32: itself, or widened into `buffer`.
     fn as_f32<'a>(row: &'a [Self], buffer: &'a mut [f32]) -> &'a [f32];
 }
 
 impl WeightValue for f32 {
     const IS_F32: bool = true;
+    fn values(storage: &CpuStorage) -> Option<&[f32]> {
+        match storage {
+            CpuStorage::F32(values) => Some(values),
+            _ => None,
+        }
+    }
     fn as_f32<'a>(row: &'a [f32], _: &'a mut [f32]) -> &'a [f32] {
         row
     }
@@ -77,6 +72,12 @@ impl WeightValue for f32 {
 
 impl WeightValue for half::bf16 {
     const IS_F32: bool = false;
+    fn values(storage: &CpuStorage) -> Option<&[half::bf16]> {
+        match storage {
+            CpuStorage::BF16(values) => Some(values),
+            _ => None,
+        }
+    }
     fn as_f32<'a>(row: &'a [half::bf16], buffer: &'a mut [f32]) -> &'a [f32] {
         // bf16 is the top half of an f32: widening is a shift, which vectorises.
         for (dst, w) in buffer.iter_mut().zip(row) {

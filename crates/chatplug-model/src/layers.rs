@@ -78,15 +78,8 @@ impl Linear {
         let rows = x.elem_count() / in_dim;
         let x2 = x.reshape((rows, in_dim))?;
         let y = match &self.weight {
-            LinearWeight::F32(w) => project(&x2, w, rows)?,
-            LinearWeight::Bf16(w) => match (rows <= MAX_STREAMED_ROWS)
-                .then(|| crate::kernels::project_rows_bf16(&x2, w))
-                .transpose()?
-                .flatten()
-            {
-                Some(y) => y,
-                None => x2.matmul(&w.to_dtype(DType::F32)?.t()?)?,
-            },
+            LinearWeight::F32(w) => project(&x2, w, rows, crate::kernels::project_rows)?,
+            LinearWeight::Bf16(w) => project(&x2, w, rows, crate::kernels::project_rows_bf16)?,
             LinearWeight::Int8(m) if rows <= MAX_INTEGER_ROWS => {
                 let values = x2.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
                 Tensor::from_vec(m.matmul(&values, rows), (rows, m.out_dim()), x.device())?
@@ -111,36 +104,24 @@ impl Linear {
             LinearWeight::Int8(m) => m.out_dim(),
         }
     }
-
-    /// Bytes the weights occupy in memory.
-    pub fn size_bytes(&self) -> usize {
-        match &self.weight {
-            LinearWeight::F32(w) | LinearWeight::Bf16(w) => w.elem_count() * w.dtype().size_in_bytes(),
-            LinearWeight::Int8(m) => m.size_bytes(),
-        }
-    }
-
-    /// The int8 matrix, when the map is held in int8 (for saving quantized checkpoints).
-    pub fn int8(&self) -> Option<&Int8Matrix> {
-        match &self.weight {
-            LinearWeight::Int8(m) => Some(m),
-            _ => None,
-        }
-    }
 }
 
-/// `x (rows, in) · Wᵀ` in f32.
-fn project(x: &Tensor, w: &Tensor, rows: usize) -> candle_core::Result<Tensor> {
-    // Decoding steps have a few rows (one per beam): a streaming kernel reads the weight
-    // once, where the GEMM would repack it per call (measured 2x slower for 3 beams).
-    match (rows <= MAX_STREAMED_ROWS)
-        .then(|| crate::kernels::project_rows(x, w))
-        .transpose()?
-        .flatten()
-    {
-        Some(y) => Ok(y),
-        None => x.matmul(&w.t()?),
+/// `x (rows, in) · Wᵀ`: decoding steps have a few rows (one per beam), and `stream` reads
+/// the weight once for all of them, where the GEMM would repack it per call (measured 2x
+/// slower for 3 beams); otherwise (or when `stream` declines) the f32 GEMM, over the
+/// weight widened to f32 if it is stored narrower.
+fn project(
+    x: &Tensor,
+    w: &Tensor,
+    rows: usize,
+    stream: fn(&Tensor, &Tensor) -> candle_core::Result<Option<Tensor>>,
+) -> candle_core::Result<Tensor> {
+    if rows <= MAX_STREAMED_ROWS {
+        if let Some(y) = stream(x, w)? {
+            return Ok(y);
+        }
     }
+    x.matmul(&w.to_dtype(DType::F32)?.t()?)
 }
 
 /// T5's layer norm: no mean subtraction, no bias, variance computed in f32.

@@ -223,13 +223,10 @@ impl WeightStore {
         let values: Vec<i8> = view.data().iter().map(|&b| b as i8).collect();
         let scale_name = format!("{name}{INT8_SCALE_SUFFIX}");
         let scales = match self.entries.get(&scale_name) {
-            Some(scale_entry) => match &self.sources[scale_entry.source] {
-                Source::Safetensors(st, _) => st.load(&scale_entry.original_key, &Device::Cpu),
-                Source::Pickle(pth, _) => pth
-                    .get(&scale_entry.original_key)
-                    .and_then(|t| t.ok_or_else(|| candle_core::Error::Msg("tensor vanished".to_string()))),
-            }
-            .and_then(|t| t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>())
+            Some(scale_entry) => self
+                .load_entry(scale_entry)
+                .0
+                .and_then(|t| t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>())
             .map_err(|e| error(format!("cannot read its scales `{scale_name}`: {e}")))?,
             None => return Err(error(format!("int8 values without their scales `{scale_name}`"))),
         };
@@ -245,17 +242,22 @@ impl WeightStore {
             dir: self.dir.clone(),
             message: format!("missing tensor `{name}`"),
         })?;
-        let (tensor, file) = match &self.sources[entry.source] {
+        let (tensor, file) = self.load_entry(entry);
+        tensor
+            .and_then(|t| t.to_dtype(DType::F32))
+            .map_err(|e| ModelError::file(file, format!("cannot read tensor `{}`: {e}", entry.original_key)))
+    }
+
+    /// Reads one entry's tensor as stored, on the CPU, with the file it comes from.
+    fn load_entry(&self, entry: &Entry) -> (candle_core::Result<Tensor>, &PathBuf) {
+        match &self.sources[entry.source] {
             Source::Safetensors(st, file) => (st.load(&entry.original_key, &Device::Cpu), file),
             Source::Pickle(pth, file) => (
                 pth.get(&entry.original_key)
                     .and_then(|t| t.ok_or_else(|| candle_core::Error::Msg("tensor vanished".to_string()))),
                 file,
             ),
-        };
-        tensor
-            .and_then(|t| t.to_dtype(DType::F32))
-            .map_err(|e| ModelError::file(file, format!("cannot read tensor `{}`: {e}", entry.original_key)))
+        }
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -274,15 +276,7 @@ impl WeightStore {
         let Some(entry) = self.entries.get(name) else {
             return Ok(None);
         };
-        let (tensor, file) = match &self.sources[entry.source] {
-            Source::Safetensors(st, file) => (st.load(&entry.original_key, &Device::Cpu), file),
-            Source::Pickle(pth, file) => (
-                pth.get(&entry.original_key).and_then(|t| {
-                    t.ok_or_else(|| candle_core::Error::Msg("tensor vanished".to_string()))
-                }),
-                file,
-            ),
-        };
+        let (tensor, file) = self.load_entry(entry);
         let tensor = tensor.map_err(|e| {
             ModelError::file(file, format!("cannot read tensor `{}`: {e}", entry.original_key))
         })?;
