@@ -14,8 +14,8 @@ pub enum Precision {
     F32,
     /// Weights rounded to bfloat16 (half the memory and traffic), products in f32.
     Bf16,
-    /// Weights quantized per output channel to int8, activations per row, integer dot
-    /// products ([`crate::int8`]).
+    /// Weights quantized to int8 in blocks of 32 inputs with an f32 scale each, activations
+    /// the same way on the fly, integer dot products ([`crate::int8`]).
     Int8,
 }
 
