@@ -117,6 +117,7 @@ fn report(
         "engine": "chatplug",
         "precision": precision.as_str(),
         "int8_kernel": chatplug_model::int8::kernel_name(),
+        "stream_kernel": chatplug_model::kernels::stream_kernel_name(),
         "load_s": load_s,
         "encoder_ms": encoder_ms,
         "decode": results,

@@ -7,7 +7,9 @@ with their `answers`, to see when a checkpoint starts copying (issue 10):
 
 The answer hit rate is the share of replies that contain the random string. With
 `--common BUILD_DIR` the strings use the alphabet of sft_copy_common.jsonl (the most
-frequent hanzi of BUILD_DIR/sft_train.jsonl), as model-6 is trained on.
+frequent hanzi of BUILD_DIR/sft_train.jsonl), as model-6 is trained on. With `--speaker`
+(needs `--common`) 30 more ask what one of two to four speakers said (build.py's
+`warmup_example`, category `copy_speaker`), the reply being that speaker's characters.
 """
 import json
 import random
@@ -37,6 +39,16 @@ def main():
             answer = re.search(r"(?:是|叫)([^。，;]+)[。，]", ex["response"]).group(1)
             ex.update(id=f"{category}-{i}", category=category, answers=[answer])
             f.write(json.dumps(ex, ensure_ascii=False) + "\n")
+        if "--speaker" in args:
+            rng = random.Random(98)
+            written = 0
+            while written < 30:
+                category, ex = build.warmup_example(rng, common)
+                if category != "copy_speaker":
+                    continue
+                ex.update(id=f"{category}-{written}", category=category, answers=[ex["response"]])
+                f.write(json.dumps(ex, ensure_ascii=False) + "\n")
+                written += 1
 
 
 if __name__ == "__main__":

@@ -138,10 +138,11 @@ pub fn softmax(scores: &[f32]) -> Vec<f32> {
     exps.into_iter().map(|e| e / sum).collect()
 }
 
-/// Log-softmax in f32, as beam search scores tokens.
+/// Log-softmax in f32, as beam search scores tokens (the sum of exponentials vectorised,
+/// [`crate::kernels::sum_exp_below`]).
 pub fn log_softmax(scores: &mut [f32]) {
     let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let sum: f32 = scores.iter().map(|&s| (s - max).exp()).sum();
+    let sum = crate::kernels::sum_exp_below(scores, max);
     let log_sum = sum.ln();
     scores.iter_mut().for_each(|s| *s = *s - max - log_sum);
 }
