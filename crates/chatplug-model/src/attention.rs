@@ -152,9 +152,11 @@ pub(crate) fn attend_memory(
         .transpose(0, 1)?
         .unsqueeze(0)?
         .contiguous()?;
-    let weights = softmax_last_dim(&q.matmul(keys_t)?.broadcast_add(mask)?)?;
-    weights
-        .matmul(values)? // (1, heads, batch, head_dim)
+    let attended = match crate::kernels::attend_rows(&q, keys_t, values, mask)? {
+        Some(attended) => attended,
+        None => softmax_last_dim(&q.matmul(keys_t)?.broadcast_add(mask)?)?.matmul(values)?,
+    }; // (1, heads, batch, head_dim)
+    attended
         .squeeze(0)?
         .transpose(0, 1)?
         .contiguous()?

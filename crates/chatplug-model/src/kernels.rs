@@ -326,6 +326,128 @@ mod tests {
     }
 }
 
+/// Query rows per call up to which [`attend_rows`] replaces the GEMMs (decoding steps).
+pub const MAX_ATTEND_ROWS: usize = 8;
+
+/// Cross-attention of a few query rows (one per hypothesis) over one memory, per head:
+/// `softmax(q · K + mask) · V`. `q` is (1, heads, rows, d), `keys_t` (1, heads, d, positions),
+/// `values` (1, heads, positions, d), `mask` (1, 1, 1, positions) additive; returns
+/// (1, heads, rows, d).
+///
+/// candle's GEMM packs the 2,280 × 64 keys of a head for every call, which with three beams
+/// cost about a tenth of a decoding step; here each key row is read once for all rows.
+/// Returns `None` (use the GEMMs) unless every tensor is contiguous f32 on the CPU and
+/// there are at most [`MAX_ATTEND_ROWS`] rows.
+pub fn attend_rows(q: &Tensor, keys_t: &Tensor, values: &Tensor, mask: &Tensor) -> candle_core::Result<Option<Tensor>> {
+    let (one, heads, rows, d) = q.dims4()?;
+    let positions = keys_t.dim(3)?;
+    if one != 1 || rows > MAX_ATTEND_ROWS || keys_t.dims4()? != (1, heads, d, positions) {
+        return Ok(None);
+    }
+    if values.dims4()? != (1, heads, positions, d) || mask.elem_count() != positions {
+        return Ok(None);
+    }
+    if [q, keys_t, values, mask].iter().any(|t| !is_cpu_f32_contiguous(t)) {
+        return Ok(None);
+    }
+    // Borrowed in place: the memory is megabytes a layer, read once a step.
+    let guards = [q, keys_t, values, mask].map(|t| t.storage_and_layout());
+    let [q_values, k, v, m] = [0, 1, 2, 3].map(|i| {
+        let (storage, layout) = &guards[i];
+        let Storage::Cpu(CpuStorage::F32(all)) = &**storage else { unreachable!("checked above") };
+        let n = [q, keys_t, values, mask][i].elem_count();
+        &all[layout.start_offset()..layout.start_offset() + n]
+    });
+    let shape = AttendShape { rows, d, positions };
+    let mut out = vec![0f32; heads * rows * d];
+    let kernel = attend_head_kernel();
+    out.par_chunks_mut(rows * d).enumerate().for_each(|(h, out)| {
+        let q = &q_values[h * rows * d..(h + 1) * rows * d];
+        let k = &k[h * d * positions..(h + 1) * d * positions];
+        let v = &v[h * positions * d..(h + 1) * positions * d];
+        // SAFETY: the kernel was chosen for this CPU's features.
+        unsafe { kernel(shape, q, k, v, m, out) };
+    });
+    Ok(Some(Tensor::from_vec(out, (1, heads, rows, d), &Device::Cpu)?))
+}
+
+fn is_cpu_f32_contiguous(t: &Tensor) -> bool {
+    matches!(t.device(), Device::Cpu) && t.is_contiguous() && t.dtype() == candle_core::DType::F32
+}
+
+/// The values of a contiguous f32 CPU tensor (tests).
+#[cfg(test)]
+fn cpu_f32(t: &Tensor) -> Option<Vec<f32>> {
+    is_cpu_f32_contiguous(t).then(|| t.flatten_all().ok()?.to_vec1::<f32>().ok()).flatten()
+}
+
+#[derive(Clone, Copy)]
+struct AttendShape {
+    rows: usize,
+    d: usize,
+    positions: usize,
+}
+
+type AttendHead = unsafe fn(AttendShape, &[f32], &[f32], &[f32], &[f32], &mut [f32]);
+
+fn attend_head_kernel() -> AttendHead {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        return attend_head_avx2;
+    }
+    attend_head_portable
+}
+
+/// [`attend_head`] compiled for AVX2 + FMA (the same code, vectorised 8 wide).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn attend_head_avx2(shape: AttendShape, q: &[f32], k: &[f32], v: &[f32], mask: &[f32], out: &mut [f32]) {
+    attend_head(shape, q, k, v, mask, out)
+}
+
+unsafe fn attend_head_portable(shape: AttendShape, q: &[f32], k: &[f32], v: &[f32], mask: &[f32], out: &mut [f32]) {
+    attend_head(shape, q, k, v, mask, out)
+}
+
+/// One head of [`attend_rows`]: scores as axpys over the key rows (each read once for all
+/// query rows), a max-shifted softmax with [`fast_exp_nonpositive`], then the weighted sum
+/// of value rows.
+#[inline(always)]
+fn attend_head(shape: AttendShape, q: &[f32], k: &[f32], v: &[f32], mask: &[f32], out: &mut [f32]) {
+    let AttendShape { rows, d, positions } = shape;
+    let mut scores = vec![0f32; rows * positions];
+    for row in scores.chunks_exact_mut(positions) {
+        row.copy_from_slice(mask);
+    }
+    for (j, key_row) in k.chunks_exact(positions).enumerate() {
+        for (r, row) in scores.chunks_exact_mut(positions).enumerate() {
+            let qj = q[r * d + j];
+            for (s, &kv) in row.iter_mut().zip(key_row) {
+                *s += qj * kv;
+            }
+        }
+    }
+    for row in scores.chunks_exact_mut(positions) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0f32;
+        for s in row.iter_mut() {
+            *s = fast_exp_nonpositive(*s - max);
+            sum += *s;
+        }
+        let inverse = 1.0 / sum;
+        row.iter_mut().for_each(|s| *s *= inverse);
+    }
+    out.fill(0.0);
+    for (p, value_row) in v.chunks_exact(d).enumerate() {
+        for (r, out_row) in out.chunks_exact_mut(d).enumerate() {
+            let w = scores[r * positions + p];
+            for (o, &x) in out_row.iter_mut().zip(value_row) {
+                *o += w * x;
+            }
+        }
+    }
+}
+
 /// `gelu_new` (the tanh approximation mT5 uses), elementwise and in parallel:
 /// `0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))`.
 ///
@@ -425,7 +547,7 @@ pub fn sum_exp_below(scores: &[f32], max: f32) -> f32 {
 }
 
 #[cfg(test)]
-mod gelu_tests {
+mod exp_gelu_attention_tests {
     use super::*;
 
     #[test]
@@ -439,6 +561,54 @@ mod gelu_tests {
         assert_eq!(fast_exp_nonpositive(-100.0), 0.0);
         assert_eq!(fast_exp_nonpositive(f32::NEG_INFINITY), 0.0);
         assert_eq!(fast_exp_nonpositive(0.0), 1.0);
+    }
+
+    /// Every row count a decoding step attends with, in both kernels this CPU has, against
+    /// candle's GEMMs and softmax; masked positions get no weight.
+    #[test]
+    fn attend_rows_equals_the_gemms() {
+        let dev = Device::Cpu;
+        let (heads, d, positions) = (3, 16, 45);
+        let keys_t = Tensor::randn(0f32, 1.0, (1, heads, d, positions), &dev).unwrap();
+        let values = Tensor::randn(0f32, 1.0, (1, heads, positions, d), &dev).unwrap();
+        let mask: Vec<f32> = (0..positions).map(|p| if p % 7 == 3 { f32::NEG_INFINITY } else { 0.0 }).collect();
+        let mask = Tensor::from_vec(mask, (1, 1, 1, positions), &dev).unwrap();
+        for rows in 1..=MAX_ATTEND_ROWS {
+            let q = Tensor::randn(0f32, 1.0, (1, heads, rows, d), &dev).unwrap();
+            let scores = q.matmul(&keys_t).unwrap().broadcast_add(&mask).unwrap();
+            let want = candle_nn::ops::softmax_last_dim(&scores).unwrap().matmul(&values).unwrap();
+            let ours = attend_rows(&q, &keys_t, &values, &mask).unwrap().unwrap();
+            let diff = (ours - &want).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+            assert!(diff < 1e-5, "rows {rows}: max diff {diff}");
+            // The portable kernel too, head by head.
+            let (qv, kv, vv, mv) = (
+                cpu_f32(&q).unwrap(),
+                cpu_f32(&keys_t).unwrap(),
+                cpu_f32(&values).unwrap(),
+                cpu_f32(&mask).unwrap(),
+            );
+            let want = want.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            for h in 0..heads {
+                let mut out = vec![f32::NAN; rows * d];
+                let shape = AttendShape { rows, d, positions };
+                unsafe {
+                    attend_head_portable(
+                        shape,
+                        &qv[h * rows * d..(h + 1) * rows * d],
+                        &kv[h * d * positions..(h + 1) * d * positions],
+                        &vv[h * positions * d..(h + 1) * positions * d],
+                        &mv,
+                        &mut out,
+                    )
+                };
+                for (i, (a, b)) in out.iter().zip(&want[h * rows * d..(h + 1) * rows * d]).enumerate() {
+                    assert!((a - b).abs() < 1e-5, "portable, rows {rows}, head {h}, value {i}: {a} vs {b}");
+                }
+            }
+        }
+        // Too many rows for this kernel: the GEMMs run.
+        let q = Tensor::randn(0f32, 1.0, (1, heads, MAX_ATTEND_ROWS + 1, d), &dev).unwrap();
+        assert!(attend_rows(&q, &keys_t, &values, &mask).unwrap().is_none());
     }
 
     #[test]
