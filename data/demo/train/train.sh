@@ -20,31 +20,39 @@ if [ ! -f "$RUN/tokenizer/spiece.model" ]; then
         --vocab-size 8000 --character-coverage 1.0
 fi
 
-# 3. The curriculum (data/demo/train/curriculum.toml): pre-training on documents, then
-#    instruction tuning. mimalloc keeps freed memory (about 15 % faster steps measured).
-#    A run's final model.safetensors marks it done; until then --resume continues it.
+# 3. Copying first. Trained on the instruction mix from the start (the first curriculum,
+#    curriculum.toml then continue.toml: ~/chatplug-runs/demo/model, model-2) the model learnt
+#    every reply's *form* and never copied a value from the passages (RUNS.md). So the
+#    demo architecture first learns to copy from the right passage on short inputs with
+#    long copied replies (the speaker probe: copy_probe_dialogue.py), then on harder copy
+#    questions (continue-widen*.toml), and only then the skills (continue-mix.toml).
+#    mimalloc keeps freed memory (about 15 % faster steps measured). A run's final
+#    model.safetensors marks it done; until then --resume continues it.
 export MIMALLOC_PURGE_DELAY=-1
-if [ ! -f "$RUN/model/model.safetensors" ]; then
-    if [ -f "$RUN/model/train_log.jsonl" ]; then
-        "$BIN" train --resume "$RUN/model"
-    else
-        "$BIN" train --config data/demo/train/curriculum.toml --tokenizer "$RUN/tokenizer" --out "$RUN/model"
-    fi
-fi
+python3 data/demo/train/copy_probe_dialogue.py speaker data/demo/build/probe-speaker --demo-size > /dev/null
+# run STAGE DIR ARGS...: trains DIR unless it is done, resuming it when it was started.
+run() {
+    local dir="$1"; shift
+    [ -f "$dir/model.safetensors" ] && return 0
+    if [ -f "$dir/train_log.jsonl" ]; then "$BIN" train --resume "$dir"; else "$BIN" train "$@" --out "$dir"; fi
+}
+# 3a. The speaker probe from scratch: 500 steps of 32 examples, lr 7e-4 constant
+#     (probe-10m; it was started with --steps 3000 and stopped at step 500, which a
+#     constant schedule makes the same run).
+run "$RUN/probe-10m" --init-config data/demo/train/model_config.json --tokenizer "$RUN/tokenizer" \
+    --train data/demo/build/probe-speaker/train.jsonl --format dialogue \
+    --valid data/demo/build/probe-speaker/valid.jsonl --valid-format dialogue \
+    --steps 500 --batch-size 32 --lr 7e-4 --schedule constant --warmup-steps 20 --dropout 0 \
+    --eval-every 100 --save-every 500 --max-encoder-length 192 --threads 2
+# 3b. Widening: 600 + 1000 steps of the warm-up copy questions with the probe's data.
+run "$RUN/model-9" --config data/demo/train/continue-widen.toml --model "$RUN/probe-10m"
+run "$RUN/model-9b" --config data/demo/train/continue-widen-2.toml --model "$RUN/model-9"
+# 3c. The skills: the instruction mix with the copy questions kept in.
+run "$RUN/model-10" --config data/demo/train/continue-mix.toml --model "$RUN/model-9b"
 
-# 4. More instruction tuning (data/demo/train/continue.toml) from those weights: 4000
-#    steps, several sessions of the 2-core machine; started again, it resumes.
-if [ ! -f "$RUN/model-2/model.safetensors" ]; then
-    if [ -f "$RUN/model-2/train_log.jsonl" ]; then
-        "$BIN" train --resume "$RUN/model-2"
-    else
-        "$BIN" train --config data/demo/train/continue.toml --model "$RUN/model" --out "$RUN/model-2"
-    fi
-fi
-
-# 5. Evaluate (any checkpoint too: data/demo/train/eval_checkpoint.sh DIR), then ship:
+# 4. Evaluate (any checkpoint too: data/demo/train/eval_checkpoint.sh DIR), then ship:
 #    models/chatplug-demo/ (f16 weights, tokenizer, config).
-#    chatplug eval --model "$RUN/model-2" --data data/demo/eval/heldout.jsonl
-#    chatplug eval --model "$RUN/model-2" --data data/demo/eval/heldout.jsonl --no-knowledge
+#    chatplug eval --model "$RUN/model-10" --data data/demo/eval/heldout.jsonl
+#    chatplug eval --model "$RUN/model-10" --data data/demo/eval/heldout.jsonl --no-knowledge
 mkdir -p models/chatplug-demo
-cp "$RUN/model-2/"{config.json,model.safetensors,spiece.model,tokenizer_config.json,special_tokens_map.json} models/chatplug-demo/
+cp "$RUN/model-10/"{config.json,model.safetensors,spiece.model,tokenizer_config.json,special_tokens_map.json} models/chatplug-demo/
