@@ -516,7 +516,10 @@ pub fn fast_exp_nonpositive(x: f32) -> f32 {
     const LN2_LO: f32 = -2.121_944_4e-4;
     let underflow = x < -87.3;
     let x = x.max(-87.3);
-    let n = (x * LOG2_E).round();
+    // Round to nearest by adding and removing 1.5·2^23 (|x·log2 e| < 2^22): `round()` is a
+    // libm call on baseline x86-64, which has no rounding instruction before SSE4.1.
+    const ROUNDER: f32 = 12_582_912.0;
+    let n = (x * LOG2_E + ROUNDER) - ROUNDER;
     let r = x - n * LN2_HI - n * LN2_LO;
     let mut p = 1.987_569_2e-4f32;
     p = p * r + 1.398_2e-3;
