@@ -113,15 +113,15 @@ impl Int8Matrix {
 
     /// `x (rows, in) · Wᵀ → (rows, out)`, row-major, with `x` quantized in blocks.
     pub fn matmul(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        self.matmul_with(x, rows, block_kernel())
+        self.matmul_with(x, rows, dot_kernel())
     }
 
-    /// [`Self::matmul`] with the portable kernel, whatever the CPU (tests, comparisons).
+    /// [`Self::matmul`] with the portable kernel, whatever the CPU (tests compare the two).
     pub fn matmul_portable(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        self.matmul_with(x, rows, block_portable)
+        self.matmul_with(x, rows, dot_portable)
     }
 
-    fn matmul_with(&self, x: &[f32], rows: usize, kernel: BlockFn) -> Vec<f32> {
+    fn matmul_with(&self, x: &[f32], rows: usize, dot: DotFn) -> Vec<f32> {
         assert_eq!(x.len(), rows * self.in_dim, "input is not {rows}x{}", self.in_dim);
         let (n, stride) = (self.out_dim, self.stride);
         let blocks = stride / CHUNK;
@@ -129,14 +129,28 @@ impl Int8Matrix {
             return vec![0.0; rows * n];
         }
         let qx = quantize_rows(x, self.in_dim);
+        // Channel-major (out, rows) so that each task owns one contiguous block; each task
+        // streams its channels' weights once per tile of input rows.
         let mut out_t = vec![0f32; n * rows];
         out_t
             .par_chunks_mut(CHANNELS_PER_TASK * rows)
             .zip(self.values.par_chunks(CHANNELS_PER_TASK * stride))
             .zip(self.scales.par_chunks(CHANNELS_PER_TASK * blocks))
-            // SAFETY: the kernel was chosen for this CPU; the blocks are whole channels of
-            // `stride` values and `blocks` scales, and `qx` holds `rows` rows of the same.
-            .for_each(|((out_block, w_block), w_scales)| unsafe { kernel(w_block, w_scales, &qx, stride, out_block) });
+            .for_each(|((out_block, w_block), w_scales)| {
+                for tile_start in (0..rows).step_by(ROW_TILE) {
+                    let tile_end = (tile_start + ROW_TILE).min(rows);
+                    for (c, (w_row, sw)) in w_block.chunks_exact(stride).zip(w_scales.chunks_exact(blocks)).enumerate() {
+                        let out_row = &mut out_block[c * rows..(c + 1) * rows];
+                        for r in tile_start..tile_end {
+                            let x_row = &qx.values[r * stride..(r + 1) * stride];
+                            let sx = &qx.scales[r * blocks..(r + 1) * blocks];
+                            // SAFETY: `dot_kernel` only returns the AVX2 kernel when the CPU has
+                            // AVX2; rows are `blocks` chunks of CHUNK values, one scale each.
+                            out_row[r] = unsafe { dot(w_row, sw, x_row, sx) };
+                        }
+                    }
+                }
+            });
         let mut out = vec![0f32; rows * n];
         for (o, column) in out_t.chunks_exact(rows).enumerate() {
             for (r, &value) in column.iter().enumerate() {
@@ -190,129 +204,25 @@ fn quantize_rows(values: &[f32], width: usize) -> QuantizedRows {
     QuantizedRows { values: q, scales }
 }
 
+/// `Σ_b sa[b] · sb[b] · Σ_{k∈b} a[k] · b[k]` over blocks of [`CHUNK`].
+type DotFn = unsafe fn(&[i8], &[f32], &[i8], &[f32]) -> f32;
+
+/// The fastest dot product this CPU runs.
+fn dot_kernel() -> DotFn {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        return dot_avx2;
+    }
+    dot_portable
+}
+
 /// Which kernel [`Int8Matrix::matmul`] uses here, for reports.
 pub fn kernel_name() -> &'static str {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if std::arch::is_x86_feature_detected!("avx2") {
         return "avx2";
     }
     "portable"
-}
-
-/// Products of a block of channels (`w`: whole rows of `stride` values, `w_scales`: their
-/// block scales) with every quantized input row, written channel-major:
-/// `out[c · rows + r]`.
-type BlockFn = unsafe fn(&[i8], &[f32], &QuantizedRows, usize, &mut [f32]);
-
-fn block_kernel() -> BlockFn {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        return block_avx2;
-    }
-    block_portable
-}
-
-/// One dot product at a time, input rows in tiles of [`ROW_TILE`] so they stay in cache.
-unsafe fn block_portable(w: &[i8], w_scales: &[f32], qx: &QuantizedRows, stride: usize, out: &mut [f32]) {
-    let blocks = stride / CHUNK;
-    let rows = qx.values.len() / stride;
-    for tile_start in (0..rows).step_by(ROW_TILE) {
-        let tile_end = (tile_start + ROW_TILE).min(rows);
-        for (c, (w_row, sw)) in w.chunks_exact(stride).zip(w_scales.chunks_exact(blocks)).enumerate() {
-            let out_row = &mut out[c * rows..(c + 1) * rows];
-            for r in tile_start..tile_end {
-                let x_row = &qx.values[r * stride..(r + 1) * stride];
-                let sx = &qx.scales[r * blocks..(r + 1) * blocks];
-                out_row[r] = dot_portable(w_row, sw, x_row, sx);
-            }
-        }
-    }
-}
-
-/// AVX2 in tiles of two channels by up to three input rows: each weight block is loaded
-/// (and its absolute value taken) once for all rows of the tile, and the six products
-/// accumulate in registers. One call per (channel, row) pair, as before, cost as much
-/// again as the arithmetic with three rows (beam search).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn block_avx2(w: &[i8], w_scales: &[f32], qx: &QuantizedRows, stride: usize, out: &mut [f32]) {
-    let blocks = stride / CHUNK;
-    let rows = qx.values.len() / stride;
-    let channels = w.len() / stride;
-    for tile_start in (0..rows).step_by(ROW_TILE) {
-        let tile_end = (tile_start + ROW_TILE).min(rows);
-        let mut c = 0;
-        while c < channels {
-            let pair = if channels - c >= 2 { 2 } else { 1 };
-            let tile = Tile {
-                w: w.as_ptr().add(c * stride),
-                sw: w_scales.as_ptr().add(c * blocks),
-                stride,
-                blocks,
-            };
-            let mut r = tile_start;
-            while r < tile_end {
-                let x = qx.values.as_ptr().add(r * stride);
-                let sx = qx.scales.as_ptr().add(r * blocks);
-                let o = out.as_mut_ptr().add(c * rows + r);
-                r += match (pair, tile_end - r) {
-                    (2, 1) => tile_avx2::<2, 1>(tile, x, sx, o, rows),
-                    (2, 2) => tile_avx2::<2, 2>(tile, x, sx, o, rows),
-                    (2, _) => tile_avx2::<2, 3>(tile, x, sx, o, rows),
-                    (_, 1) => tile_avx2::<1, 1>(tile, x, sx, o, rows),
-                    (_, 2) => tile_avx2::<1, 2>(tile, x, sx, o, rows),
-                    (_, _) => tile_avx2::<1, 3>(tile, x, sx, o, rows),
-                };
-            }
-            c += pair;
-        }
-    }
-}
-
-/// Where a tile's channels start: values and scales, and their row lengths.
-#[derive(Clone, Copy)]
-struct Tile {
-    w: *const i8,
-    sw: *const f32,
-    stride: usize,
-    blocks: usize,
-}
-
-/// `C` channels × `R` input rows of [`block_avx2`]; per block, `maddubs(|w|, sign(x, w))`
-/// and `madd` by ones give eight i32 sums, scaled in f32 by FMA. Returns `R`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-unsafe fn tile_avx2<const C: usize, const R: usize>(t: Tile, x: *const i8, sx: *const f32, out: *mut f32, rows: usize) -> usize {
-    use std::arch::x86_64::*;
-    let ones = _mm256_set1_epi16(1);
-    let mut acc = [[_mm256_setzero_ps(); R]; C];
-    for b in 0..t.blocks {
-        let mut wv = [_mm256_setzero_si256(); C];
-        let mut wa = [_mm256_setzero_si256(); C];
-        for c in 0..C {
-            wv[c] = _mm256_loadu_si256(t.w.add(c * t.stride + b * CHUNK) as *const __m256i);
-            wa[c] = _mm256_sign_epi8(wv[c], wv[c]);
-        }
-        for r in 0..R {
-            let xv = _mm256_loadu_si256(x.add(r * t.stride + b * CHUNK) as *const __m256i);
-            let sxr = *sx.add(r * t.blocks + b);
-            for c in 0..C {
-                let products = _mm256_maddubs_epi16(wa[c], _mm256_sign_epi8(xv, wv[c]));
-                let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(products, ones));
-                let scale = _mm256_set1_ps(*t.sw.add(c * t.blocks + b) * sxr);
-                acc[c][r] = _mm256_fmadd_ps(sums, scale, acc[c][r]);
-            }
-        }
-    }
-    for (c, row) in acc.iter().enumerate() {
-        for (r, &a) in row.iter().enumerate() {
-            let sum128 = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-            let sum64 = _mm_add_ps(sum128, _mm_movehl_ps(sum128, sum128));
-            *out.add(c * rows + r) = _mm_cvtss_f32(_mm_add_ss(sum64, _mm_shuffle_ps(sum64, sum64, 0b01)));
-        }
-    }
-    R
 }
 
 /// The integer dot product of one block.
@@ -326,14 +236,58 @@ fn block_dot(a: &[i8], b: &[i8]) -> i32 {
     acc.iter().sum()
 }
 
-/// `Σ_b sa[b] · sb[b] · Σ_{k∈b} a[k] · b[k]` over blocks of [`CHUNK`], in plain Rust; the
-/// compiler vectorises the block products where it can.
-fn dot_portable(a: &[i8], sa: &[f32], b: &[i8], sb: &[f32]) -> f32 {
+/// Plain Rust; the compiler vectorises the block products where it can.
+unsafe fn dot_portable(a: &[i8], sa: &[f32], b: &[i8], sb: &[f32]) -> f32 {
     let mut sum = 0f32;
     for ((ca, cb), (s, t)) in a.chunks_exact(CHUNK).zip(b.chunks_exact(CHUNK)).zip(sa.iter().zip(sb)) {
         sum += block_dot(ca, cb) as f32 * (s * t);
     }
     sum
+}
+
+/// AVX2: `maddubs(|a|, sign(b, a))` multiplies unsigned by signed bytes and adds pairs into
+/// i16 (at most 2·127·127 = 32 258, no saturation), `madd` by ones widens to i32; each
+/// block's eight i32 sums are scaled in f32 and accumulated with FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_avx2(a: &[i8], sa: &[f32], b: &[i8], sb: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    debug_assert_eq!(a.len(), b.len());
+    debug_assert_eq!(a.len(), sa.len() * CHUNK);
+    debug_assert_eq!(sa.len(), sb.len());
+    let ones = _mm256_set1_epi16(1);
+    // A macro rather than a closure: closures do not inherit the function's target features.
+    macro_rules! block {
+        ($i:expr) => {{
+            let i = $i;
+            let va = _mm256_loadu_si256(a.as_ptr().add(i * CHUNK) as *const __m256i);
+            let vb = _mm256_loadu_si256(b.as_ptr().add(i * CHUNK) as *const __m256i);
+            let p = _mm256_maddubs_epi16(_mm256_sign_epi8(va, va), _mm256_sign_epi8(vb, va));
+            let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
+            (sums, _mm256_set1_ps(*sa.get_unchecked(i) * *sb.get_unchecked(i)))
+        }};
+    }
+    let mut acc0 = _mm256_setzero_ps();
+    let mut acc1 = _mm256_setzero_ps();
+    let chunks = sa.len();
+    let mut i = 0;
+    // Two independent accumulators hide the latency of the FMA chain.
+    while i + 1 < chunks {
+        let (s0, k0) = block!(i);
+        acc0 = _mm256_fmadd_ps(s0, k0, acc0);
+        let (s1, k1) = block!(i + 1);
+        acc1 = _mm256_fmadd_ps(s1, k1, acc1);
+        i += 2;
+    }
+    if i < chunks {
+        let (s0, k0) = block!(i);
+        acc0 = _mm256_fmadd_ps(s0, k0, acc0);
+    }
+    let acc = _mm256_add_ps(acc0, acc1);
+    let sum128 = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    let sum64 = _mm_add_ps(sum128, _mm_movehl_ps(sum128, sum128));
+    let sum32 = _mm_add_ss(sum64, _mm_shuffle_ps(sum64, sum64, 0b01));
+    _mm_cvtss_f32(sum32)
 }
 
 #[cfg(test)]
@@ -394,26 +348,20 @@ mod tests {
         let sa: Vec<f32> = (0..5).map(|i| 0.01 * (i + 1) as f32).collect();
         let sb: Vec<f32> = (0..5).map(|i| 0.5 / (i + 1) as f32).collect();
         let expected: f64 = (0..n).map(|k| a[k] as f64 * b[k] as f64 * sa[k / CHUNK] as f64 * sb[k / CHUNK] as f64).sum();
-        let got = dot_portable(&a, &sa, &b, &sb) as f64;
-        assert!((got - expected).abs() < 1e-4 * expected.abs().max(1.0), "{got} vs {expected}");
-        assert_eq!(block_dot(&a[..CHUNK], &b[..CHUNK]), (0..CHUNK).map(|k| a[k] as i32 * b[k] as i32).sum::<i32>());
-        // Extremes: 127·127 and 127·-127 in every lane, no saturation, in every tile shape
-        // (1–3 channels by 1–4 rows) of the kernel this CPU runs. Inputs of ±1 quantize
-        // to ±127 with scale 1/127 against weights of 127 with scale 1: ±127 a product.
-        for channels in 1..=3 {
-            for rows in 1..=4 {
-                let w = Int8Matrix::from_parts(vec![127; channels * n], vec![1.0; channels * 5], channels, n).unwrap();
-                for sign in [1f32, -1.0] {
-                    let x = vec![sign; rows * n];
-                    let want = sign * 127.0 * n as f32;
-                    for got in [w.matmul(&x, rows), w.matmul_portable(&x, rows)] {
-                        for g in got {
-                            assert!((g - want).abs() <= 1e-3 * want.abs(), "{channels}x{rows}: {g} vs {want}");
-                        }
-                    }
-                }
+        // SAFETY: dot_kernel picks AVX2 only where present; 5 blocks and 5 scales each.
+        unsafe {
+            for dot in [dot_portable as DotFn, dot_kernel()] {
+                let got = dot(&a, &sa, &b, &sb) as f64;
+                assert!((got - expected).abs() < 1e-4 * expected.abs().max(1.0), "{got} vs {expected}");
             }
+            // Extremes: 127·127 and 127·-127 in every lane, no saturation.
+            let max = vec![127i8; CHUNK * 3];
+            let min = vec![-127i8; CHUNK * 3];
+            let ones = vec![1f32; 3];
+            assert_eq!(dot_kernel()(&max, &ones, &max, &ones), (127 * 127 * CHUNK * 3) as f32);
+            assert_eq!(dot_kernel()(&max, &ones, &min, &ones), -((127 * 127 * CHUNK * 3) as f32));
         }
+        assert_eq!(block_dot(&a[..CHUNK], &b[..CHUNK]), (0..CHUNK).map(|k| a[k] as i32 * b[k] as i32).sum::<i32>());
     }
 
     #[test]
