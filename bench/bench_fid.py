@@ -79,7 +79,9 @@ def ceilings():
     a, b = torch.randn(n, n), torch.randn(n, n)
     ms = best_ms(7, lambda: a @ b)
     flops = 2 * n ** 3 / (ms / 1e3)
-    big = torch.empty(256 * 1024 * 1024 // 4)  # 256 MiB, far beyond the caches
+    # 256 MiB, far beyond the caches; written first, or its pages would all be the one
+    # zero page, and a read would come from cache.
+    big = torch.ones(256 * 1024 * 1024 // 4)
     dst = torch.empty_like(big)
     ms = best_ms(7, lambda: dst.copy_(big))
     bandwidth = 2 * big.numel() * 4 / (ms / 1e3)
