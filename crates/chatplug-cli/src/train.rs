@@ -76,6 +76,10 @@ pub struct Args {
     adam_beta2: Option<f64>,
     #[arg(long)]
     adam_eps: Option<f64>,
+    /// Learning rate of T5's relative position bias tables as a multiple of the others'
+    /// (default 1: the reference's single rate).
+    #[arg(long)]
+    position_bias_lr_scale: Option<f64>,
     #[arg(long)]
     clip_norm: Option<f64>,
     /// Dropout probability (default: config.json's dropout_rate; 0 disables).
@@ -140,6 +144,7 @@ impl Args {
             adam_beta1: self.adam_beta1,
             adam_beta2: self.adam_beta2,
             adam_eps: self.adam_eps,
+            position_bias_lr_scale: self.position_bias_lr_scale,
             clip_norm: self.clip_norm,
             dropout: self.dropout,
             seed: self.seed,

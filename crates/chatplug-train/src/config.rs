@@ -36,6 +36,8 @@ pub struct TrainOptions {
     pub adam_beta1: Option<f64>,
     pub adam_beta2: Option<f64>,
     pub adam_eps: Option<f64>,
+    /// Learning rate of the relative position bias tables over the others' (default 1).
+    pub position_bias_lr_scale: Option<f64>,
     pub clip_norm: Option<f64>,
     pub dropout: Option<f64>,
     pub seed: Option<u64>,
@@ -82,6 +84,8 @@ pub struct StageOptions {
     pub adam_beta1: Option<f64>,
     pub adam_beta2: Option<f64>,
     pub adam_eps: Option<f64>,
+    /// Learning rate of the relative position bias tables over the others' (default 1).
+    pub position_bias_lr_scale: Option<f64>,
     pub clip_norm: Option<f64>,
     pub dropout: Option<f64>,
     pub shuffle: Option<bool>,
@@ -157,7 +161,7 @@ impl TrainOptions {
         }
         pick!(model, init_config, tokenizer, train, format, objective, valid, valid_format, out, steps, epochs,
             batch_size, max_tokens, grad_accum, lr, schedule, warmup_steps, div_factor, weight_decay, adam_beta1,
-            adam_beta2, adam_eps, clip_norm, dropout, seed, shuffle, eval_every, save_every, keep_checkpoints,
+            adam_beta2, adam_eps, position_bias_lr_scale, clip_norm, dropout, seed, shuffle, eval_every, save_every, keep_checkpoints,
             threads, max_encoder_length, max_decoder_length, max_passages, dialogue_config, templates, noise_density,
             mean_span_length, save_dtype)
     }
@@ -209,6 +213,13 @@ impl TrainOptions {
             }
         };
         let schedule = stage.schedule.clone().or(self.schedule.clone()).unwrap_or_else(|| "one-cycle".into()).parse()?;
+        let position_bias_lr_scale = stage.position_bias_lr_scale.or(self.position_bias_lr_scale).unwrap_or(1.0);
+        if !(position_bias_lr_scale.is_finite() && position_bias_lr_scale > 0.0) {
+            return Err(TrainError::option(
+                "position_bias_lr_scale",
+                format!("stage `{name}`: {position_bias_lr_scale} is not a positive number"),
+            ));
+        }
         Ok(StageSettings {
             batch_size,
             grad_accum,
@@ -222,6 +233,7 @@ impl TrainOptions {
                 beta2: stage.adam_beta2.or(self.adam_beta2).unwrap_or(0.999),
                 eps: stage.adam_eps.or(self.adam_eps).unwrap_or(1e-6),
                 weight_decay: stage.weight_decay.or(self.weight_decay).unwrap_or(0.01),
+                position_bias_lr_scale,
             },
             clip_norm: stage.clip_norm.or(self.clip_norm).unwrap_or(5.0),
             dropout: stage.dropout.or(self.dropout).unwrap_or(config_dropout),

@@ -15,6 +15,17 @@ pub struct AdamWConfig {
     pub beta2: f64,
     pub eps: f64,
     pub weight_decay: f64,
+    /// The learning rate of T5's relative position bias tables, as a multiple of the
+    /// others' (1 = one rate for all, as torch's recipe). A model trained from scratch
+    /// gets its only notion of word order from these few values, and Adam moves a value
+    /// by about the rate a step: at 5e-4 a head needs thousands of steps to prefer "the
+    /// previous token" by the few units that ordered copying needs (data/demo/train/RUNS.md).
+    pub position_bias_lr_scale: f64,
+}
+
+/// Parameters that [`AdamWConfig::position_bias_lr_scale`] applies to.
+pub fn is_position_bias(name: &str) -> bool {
+    name.contains("relative_attention_bias")
 }
 
 /// XDPX `models/chat.py get_param_groups`: names containing `layer_norm` or `bias` get no
@@ -34,6 +45,8 @@ pub struct AdamW {
     step: u64,
     moments: Vec<Moments>,
     decay: Vec<bool>,
+    /// Each parameter's learning rate as a multiple of the schedule's.
+    lr_scale: Vec<f64>,
 }
 
 impl AdamW {
@@ -49,7 +62,12 @@ impl AdamW {
             })
             .collect::<Result<Vec<_>>>()?;
         let decay = params.specs().iter().map(|s| decays(&s.name)).collect();
-        Ok(AdamW { config, step: 0, moments, decay })
+        let lr_scale = params
+            .specs()
+            .iter()
+            .map(|s| if is_position_bias(&s.name) { config.position_bias_lr_scale } else { 1.0 })
+            .collect();
+        Ok(AdamW { config, step: 0, moments, decay, lr_scale })
     }
 
     pub fn steps_taken(&self) -> u64 {
@@ -63,11 +81,13 @@ impl AdamW {
         let step = self.step as f64;
         let bias_correction1 = 1.0 - c.beta1.powf(step);
         let bias_correction2 = 1.0 - c.beta2.powf(step);
-        let step_size = lr / bias_correction1;
         let bias_correction2_sqrt = bias_correction2.sqrt();
         for (i, (var, grad)) in vars.iter().zip(grads).enumerate() {
             let decay = if self.decay[i] { c.weight_decay } else { 0.0 };
             let m = &mut self.moments[i];
+            // A scale of 1 leaves torch's arithmetic exactly as it is.
+            let lr = if self.lr_scale[i] == 1.0 { lr } else { lr * self.lr_scale[i] };
+            let step_size = lr / bias_correction1;
             let update = Update { lr, decay, step_size, bias_correction2_sqrt, config: c };
             if var.device().is_cpu() {
                 update.fused_cpu(var, grad, m)?;

@@ -201,3 +201,41 @@ fn bad_input_is_refused_before_training() {
         .to_string();
     assert!(err.contains("other data"), "{err}");
 }
+
+/// `position_bias_lr_scale` moves exactly the relative position bias tables faster: after
+/// one AdamW step from the same gradients, a bias value moves `scale` times as far as with
+/// scale 1 (Adam's first step is the rate times the gradient's sign), and every other
+/// parameter moves exactly as far.
+#[test]
+fn position_bias_lr_scale_scales_only_the_bias_tables() {
+    use chatplug_train::optim::{is_position_bias, AdamW, AdamWConfig};
+    let config = tiny_config(true, false);
+    let moved = |scale: f64| -> Vec<(String, Tensor)> {
+        let params = Parameters::init(&config.0, 7, &cpu()).unwrap();
+        let before: Vec<Tensor> = params.vars().iter().map(|v| v.as_tensor().copy().unwrap()).collect();
+        // A fixed gradient of ones for every parameter.
+        let grads: Vec<Tensor> = params.vars().iter().map(|v| v.as_tensor().ones_like().unwrap()).collect();
+        let adam = AdamWConfig { beta1: 0.9, beta2: 0.999, eps: 1e-6, weight_decay: 0.0, position_bias_lr_scale: scale };
+        let mut optimizer = AdamW::new(&params, adam).unwrap();
+        optimizer.step(params.vars(), &grads, 1e-3).unwrap();
+        params
+            .specs()
+            .iter()
+            .zip(params.vars())
+            .zip(before)
+            .map(|((spec, var), b)| (spec.name.clone(), (var.as_tensor() - b).unwrap()))
+            .collect()
+    };
+    let (plain, scaled) = (moved(1.0), moved(30.0));
+    let mut biases = 0;
+    for ((name, a), (_, b)) in plain.iter().zip(&scaled) {
+        let (a, b) = (a.flatten_all().unwrap().to_vec1::<f32>().unwrap(), b.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+        let want = if is_position_bias(name) { 30.0 } else { 1.0 };
+        biases += is_position_bias(name) as usize;
+        for (x, y) in a.iter().zip(&b) {
+            // Both moves are differences of f32 values near 0.1 (rounding ~1e-8 each).
+            assert!((y - want * x).abs() <= 1e-5 * (want * x).abs() + 5e-7, "{name}: {y} vs {want} × {x}");
+        }
+    }
+    assert_eq!(biases, 2, "the encoder's and the decoder's table");
+}

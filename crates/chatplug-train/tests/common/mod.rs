@@ -57,7 +57,7 @@ pub fn settings(steps: u64) -> StageSettings {
         schedule: ScheduleKind::Constant,
         warmup_steps: 0,
         div_factor: 600.0,
-        adam: AdamWConfig { beta1: 0.9, beta2: 0.999, eps: 1e-6, weight_decay: 0.01 },
+        adam: AdamWConfig { beta1: 0.9, beta2: 0.999, eps: 1e-6, weight_decay: 0.01, position_bias_lr_scale: 1.0 },
         clip_norm: 5.0,
         dropout: 0.0,
         shuffle: false,
