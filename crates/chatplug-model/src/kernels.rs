@@ -351,13 +351,19 @@ pub fn attend_rows(q: &Tensor, keys_t: &Tensor, values: &Tensor, mask: &Tensor) 
         return Ok(None);
     }
     // Borrowed in place: the memory is megabytes a layer, read once a step.
-    let guards = [q, keys_t, values, mask].map(|t| t.storage_and_layout());
-    let [q_values, k, v, m] = [0, 1, 2, 3].map(|i| {
-        let (storage, layout) = &guards[i];
-        let Storage::Cpu(CpuStorage::F32(all)) = &**storage else { unreachable!("checked above") };
-        let n = [q, keys_t, values, mask][i].elem_count();
-        &all[layout.start_offset()..layout.start_offset() + n]
-    });
+    let tensors = [q, keys_t, values, mask];
+    let guards = tensors.map(|t| t.storage_and_layout());
+    let slices: Vec<&[f32]> = guards
+        .iter()
+        .zip(tensors)
+        .filter_map(|((storage, layout), t)| match &**storage {
+            Storage::Cpu(CpuStorage::F32(all)) => Some(&all[layout.start_offset()..layout.start_offset() + t.elem_count()]),
+            _ => None,
+        })
+        .collect();
+    let &[q_values, k, v, m] = slices.as_slice() else {
+        return Ok(None);
+    };
     let shape = AttendShape { rows, d, positions };
     let mut out = vec![0f32; heads * rows * d];
     let kernel = attend_head_kernel();
