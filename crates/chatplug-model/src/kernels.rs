@@ -147,72 +147,61 @@ unsafe fn block_dots_portable<W: WeightValue>(w: &[W], d: usize, xs: &[f32], out
     }
 }
 
-/// AVX2 + FMA, in tiles of four weight rows by up to three input rows: each 8 weights are
-/// loaded (for bf16, widened) once for three input rows and each 8 inputs once for four
-/// weight rows, in 12 independent accumulators. With several input rows (beam search) a
-/// kernel that loaded both operands for every product was bound by those loads rather
-/// than by reading `W`: a beam-3 step cost 1.7× a greedy one.
+/// AVX2 + FMA, one weight row at a time: each 16 weights are loaded (for bf16, widened)
+/// once and multiplied into the accumulators of up to four input rows. With several input
+/// rows (beam search) the portable kernel was bound by SSE2 arithmetic rather than by
+/// reading `W` (a beam-3 step cost 1.7× a greedy one). Tiles of four weight rows × three
+/// input rows, tried next, measured slower here (250112×512, 2 threads, alternating runs:
+/// 1 row 37–45 ms against 27–36, 3 rows 50–57 against 41–45 for f32): more concurrent
+/// streams, no fewer bytes.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn block_dots_avx2<W: WeightValue>(w: &[W], d: usize, xs: &[f32], out: &mut [f32], _wide: &mut [f32]) {
     let n = w.len() / d;
     let m = out.len() / n.max(1);
     debug_assert!(d % LANES == 0 && xs.len() >= m * d && out.len() == n * m);
-    let mut c = 0;
-    while c < n {
-        let tile_rows = if n - c >= 4 { 4 } else { 1 };
+    for c in 0..n {
+        let wp = w.as_ptr().add(c * d);
         let mut r = 0;
         while r < m {
-            let wp = w.as_ptr().add(c * d);
             let xp = xs.as_ptr().add(r * d);
             let op = out.as_mut_ptr().add(c * m + r);
-            r += match (tile_rows, m - r) {
-                (4, 1) => tile_avx2::<W, 4, 1>(wp, xp, d, op, m),
-                (4, 2) => tile_avx2::<W, 4, 2>(wp, xp, d, op, m),
-                (4, _) => tile_avx2::<W, 4, 3>(wp, xp, d, op, m),
-                (_, 1) => tile_avx2::<W, 1, 1>(wp, xp, d, op, m),
-                (_, 2) => tile_avx2::<W, 1, 2>(wp, xp, d, op, m),
-                (_, _) => tile_avx2::<W, 1, 3>(wp, xp, d, op, m),
+            r += match m - r {
+                1 => rows_avx2::<W, 1>(wp, xp, d, op),
+                2 => rows_avx2::<W, 2>(wp, xp, d, op),
+                3 => rows_avx2::<W, 3>(wp, xp, d, op),
+                _ => rows_avx2::<W, 4>(wp, xp, d, op),
             };
         }
-        c += tile_rows;
     }
 }
 
-/// One `C`×`R` tile of [`block_dots_avx2`]: weight rows at `w` and input rows at `x` (both
-/// `d` apart), results at `out[c·m + r]`. Returns `R`.
+/// One weight row at `w` with `R` input rows at `x` (`d` apart), results at `out[0..R]`:
+/// two accumulators a row (16 lanes) hide the FMA latency; 2·R ≤ 8 accumulators and the
+/// weights stay in the 16 registers. Returns `R`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn tile_avx2<W: WeightValue, const C: usize, const R: usize>(
-    w: *const W,
-    x: *const f32,
-    d: usize,
-    out: *mut f32,
-    m: usize,
-) -> usize {
+unsafe fn rows_avx2<W: WeightValue, const R: usize>(w: *const W, x: *const f32, d: usize, out: *mut f32) -> usize {
     use std::arch::x86_64::*;
-    let mut acc = [[_mm256_setzero_ps(); R]; C];
+    let mut acc0 = [_mm256_setzero_ps(); R];
+    let mut acc1 = [_mm256_setzero_ps(); R];
     let mut k = 0;
     while k < d {
-        let mut wv = [_mm256_setzero_ps(); C];
-        for (c, wv) in wv.iter_mut().enumerate() {
-            *wv = load8_avx2(w.add(c * d + k));
+        let w0 = load8_avx2(w.add(k));
+        let w1 = load8_avx2(w.add(k + 8));
+        for i in 0..R {
+            let xi = x.add(i * d + k);
+            acc0[i] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xi), acc0[i]);
+            acc1[i] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xi.add(8)), acc1[i]);
         }
-        for r in 0..R {
-            let xv = _mm256_loadu_ps(x.add(r * d + k));
-            for c in 0..C {
-                acc[c][r] = _mm256_fmadd_ps(wv[c], xv, acc[c][r]);
-            }
-        }
-        k += 8;
+        k += LANES;
     }
-    for (c, row) in acc.iter().enumerate() {
-        for (r, &a) in row.iter().enumerate() {
-            let sum128 = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-            let sum64 = _mm_add_ps(sum128, _mm_movehl_ps(sum128, sum128));
-            *out.add(c * m + r) = _mm_cvtss_f32(_mm_add_ss(sum64, _mm_shuffle_ps(sum64, sum64, 0b01)));
-        }
+    for i in 0..R {
+        let a = _mm256_add_ps(acc0[i], acc1[i]);
+        let sum128 = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+        let sum64 = _mm_add_ps(sum128, _mm_movehl_ps(sum128, sum128));
+        *out.add(i) = _mm_cvtss_f32(_mm_add_ss(sum64, _mm_shuffle_ps(sum64, sum64, 0b01)));
     }
     R
 }
@@ -276,8 +265,8 @@ mod tests {
         assert!(project_rows_bf16(&x, &w32).unwrap().is_none());
     }
 
-    /// Every input row count the decoder streams (1–8: tiles of 3, 2, 1 rows) and weight
-    /// blocks that are not whole tiles of four, in both kernels this CPU has and for both
+    /// Every input row count the decoder streams (1–8: groups of 4, 3, 2, 1 rows) and
+    /// blocks of one and of several weight rows, in both kernels this CPU has and for both
     /// weight kinds, against a sum in f64.
     #[test]
     fn block_kernels_equal_a_plain_sum_for_every_row_count() {
@@ -298,7 +287,7 @@ mod tests {
             let xs = Tensor::randn(0f32, 1.0, (m, d), &dev).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
             for (name, f32_kernel, bf16_kernel) in &kernels {
                 for (bf16, weights) in [(false, &w_f32), (true, &w_bf16_wide)] {
-                    // Blocks of 11 rows (two tiles of four and three single rows) and of 1.
+                    // Blocks of 11 weight rows and of 1.
                     for rows in [n, 1] {
                         let mut out = vec![f32::NAN; rows * m];
                         let mut wide = vec![0f32; d];
