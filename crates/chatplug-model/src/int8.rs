@@ -210,7 +210,7 @@ type DotFn = unsafe fn(&[i8], &[f32], &[i8], &[f32]) -> f32;
 /// The fastest dot product this CPU runs.
 fn dot_kernel() -> DotFn {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if crate::kernels::has_avx2_fma() {
         return dot_avx2;
     }
     dot_portable
@@ -219,7 +219,7 @@ fn dot_kernel() -> DotFn {
 /// Which kernel [`Int8Matrix::matmul`] uses here, for reports.
 pub fn kernel_name() -> &'static str {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    if crate::kernels::has_avx2_fma() {
         return "avx2";
     }
     "portable"
@@ -283,11 +283,7 @@ unsafe fn dot_avx2(a: &[i8], sa: &[f32], b: &[i8], sb: &[f32]) -> f32 {
         let (s0, k0) = block!(i);
         acc0 = _mm256_fmadd_ps(s0, k0, acc0);
     }
-    let acc = _mm256_add_ps(acc0, acc1);
-    let sum128 = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-    let sum64 = _mm_add_ps(sum128, _mm_movehl_ps(sum128, sum128));
-    let sum32 = _mm_add_ss(sum64, _mm_shuffle_ps(sum64, sum64, 0b01));
-    _mm_cvtss_f32(sum32)
+    crate::kernels::hsum_avx2(_mm256_add_ps(acc0, acc1))
 }
 
 #[cfg(test)]

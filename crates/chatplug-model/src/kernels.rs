@@ -111,6 +111,24 @@ fn stream_rows<W: WeightValue>(xs: &[f32], m: usize, d: usize, ws: &[W], v: usiz
     Tensor::from_vec(out, (m, v), &Device::Cpu)
 }
 
+/// Whether this CPU runs the kernels built with `#[target_feature(enable = "avx2,fma")]`
+/// (these and `int8`'s): both features must be there, not only AVX2.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn has_avx2_fma() -> bool {
+    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+}
+
+/// The sum of a vector's eight lanes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub(crate) unsafe fn hsum_avx2(a: std::arch::x86_64::__m256) -> f32 {
+    use std::arch::x86_64::*;
+    let sum128 = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    let sum64 = _mm_add_ps(sum128, _mm_movehl_ps(sum128, sum128));
+    _mm_cvtss_f32(_mm_add_ss(sum64, _mm_shuffle_ps(sum64, sum64, 0b01)))
+}
+
 /// `out[c·m + r] = W[c] · xs[r]` for the `n` rows of `W` in `w` (`n·d` values) and the
 /// `m = out.len() / n` input rows of `xs`; `wide` is scratch of `d` for kernels that
 /// widen a weight row first.
@@ -119,7 +137,7 @@ type BlockDots<W> = unsafe fn(&[W], usize, &[f32], &mut [f32], &mut [f32]);
 /// The fastest kernel this CPU runs: AVX2 + FMA where detected, else portable Rust.
 fn block_dots_kernel<W: WeightValue>() -> BlockDots<W> {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if has_avx2_fma() {
         return block_dots_avx2::<W>;
     }
     block_dots_portable::<W>
@@ -128,7 +146,7 @@ fn block_dots_kernel<W: WeightValue>() -> BlockDots<W> {
 /// Which kernel the streaming projection uses here, for reports.
 pub fn stream_kernel_name() -> &'static str {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if has_avx2_fma() {
         return "avx2";
     }
     "portable"
@@ -198,10 +216,7 @@ unsafe fn rows_avx2<W: WeightValue, const R: usize>(w: *const W, x: *const f32, 
         k += LANES;
     }
     for i in 0..R {
-        let a = _mm256_add_ps(acc0[i], acc1[i]);
-        let sum128 = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-        let sum64 = _mm_add_ps(sum128, _mm_movehl_ps(sum128, sum128));
-        *out.add(i) = _mm_cvtss_f32(_mm_add_ss(sum64, _mm_shuffle_ps(sum64, sum64, 0b01)));
+        *out.add(i) = hsum_avx2(_mm256_add_ps(acc0[i], acc1[i]));
     }
     R
 }
@@ -387,7 +402,7 @@ type AttendHead = unsafe fn(AttendShape, &[f32], &[f32], &[f32], &[f32], &mut [f
 
 fn attend_head_kernel() -> AttendHead {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if has_avx2_fma() {
         return attend_head_avx2;
     }
     attend_head_portable

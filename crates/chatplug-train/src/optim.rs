@@ -85,8 +85,8 @@ impl AdamW {
         for (i, (var, grad)) in vars.iter().zip(grads).enumerate() {
             let decay = if self.decay[i] { c.weight_decay } else { 0.0 };
             let m = &mut self.moments[i];
-            // A scale of 1 leaves torch's arithmetic exactly as it is.
-            let lr = if self.lr_scale[i] == 1.0 { lr } else { lr * self.lr_scale[i] };
+            // A scale of 1 leaves torch's arithmetic exactly as it is (x · 1.0 is x).
+            let lr = lr * self.lr_scale[i];
             let step_size = lr / bias_correction1;
             let update = Update { lr, decay, step_size, bias_correction2_sqrt, config: c };
             if var.device().is_cpu() {
