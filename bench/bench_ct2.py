@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_fid import SIZES, make_model, make_request  # noqa: E402
-from common import median_ms, run_json  # noqa: E402
+from common import add_engine_arguments, median_ms, prepare_run, run_json  # noqa: E402
 
 
 def ct2_source(model_dir: Path, out: Path) -> Path:
@@ -109,20 +109,15 @@ def main():
     p.add_argument("--size", choices=SIZES, default="small")
     p.add_argument("--passage-len", type=int, default=380)
     p.add_argument("--new-tokens", type=int, default=30)
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--beams", type=int, nargs="*", default=[3])
+    add_engine_arguments(p, repeats=5)
     p.add_argument("--no-hf", action="store_true", help="skip HF transformers")
-    p.add_argument("--out", type=Path, default=Path("bench/out"))
-    p.add_argument("--binary", type=Path, default=Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "release/chatplug")
     p.add_argument("--ct2-worker", nargs=2, metavar=("MODEL_DIR", "REQUEST"), help=argparse.SUPPRESS)
     args = p.parse_args()
 
     if args.ct2_worker:
         ct2_worker(*args.ct2_worker, args.repeats, args.beams)
         return
-    if not args.binary.exists():
-        sys.exit(f"{args.binary} not found: run `cargo build --release -p chatplug-cli` first (or pass --binary)")
-    args.out.mkdir(parents=True, exist_ok=True)
+    prepare_run(args)
     model_dir = make_model(args.out, args.size)
     request = make_request(args.out, SIZES[args.size]["vocab_size"], 1, args.passage_len, args.new_tokens)
     beams = [str(b) for b in args.beams]

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import median_ms, print_table, run_json  # noqa: E402
+from common import add_engine_arguments, median_ms, prepare_run, print_table, run_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = {
@@ -118,19 +118,14 @@ def main():
     p.add_argument("--passages", type=int, default=6)
     p.add_argument("--passage-len", type=int, default=300)
     p.add_argument("--new-tokens", type=int, default=30)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--beams", type=int, nargs="*", default=[3])
-    p.add_argument("--out", type=Path, default=Path("bench/out"))
-    p.add_argument("--binary", type=Path, default=Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "release/chatplug")
+    add_engine_arguments(p, repeats=3)
     p.add_argument("--reference-worker", nargs=2, metavar=("MODEL_DIR", "REQUEST"), help=argparse.SUPPRESS)
     args = p.parse_args()
 
     if args.reference_worker:
         reference_worker(*args.reference_worker, args.repeats, args.beams)
         return
-    if not args.binary.exists():
-        sys.exit(f"{args.binary} not found: run `cargo build --release -p chatplug-cli` first (or pass --binary)")
-    args.out.mkdir(parents=True, exist_ok=True)
+    prepare_run(args)
     model_dir = make_model(args.out.resolve(), args.size)
     request = make_request(args.out.resolve(), args.passages, args.passage_len, args.new_tokens)
     beams = [str(b) for b in args.beams]

@@ -1,9 +1,11 @@
 """What the engine benchmarks share: medians, child-process JSON, and the ratio table."""
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
 def median_ms(repeats, fn):
@@ -13,6 +15,23 @@ def median_ms(repeats, fn):
         fn()
         times.append((time.perf_counter() - t) * 1e3)
     return statistics.median(times)
+
+
+def add_engine_arguments(parser, repeats):
+    """The options every engine benchmark takes: repeats, beam widths, output folder and
+    the chatplug binary."""
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--beams", type=int, nargs="*", default=[3])
+    parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    parser.add_argument("--binary", type=Path,
+                        default=Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "release/chatplug")
+
+
+def prepare_run(args):
+    """Stops with a clear message when the binary is missing; creates the output folder."""
+    if not args.binary.exists():
+        sys.exit(f"{args.binary} not found: run `cargo build --release -p chatplug-cli` first (or pass --binary)")
+    args.out.mkdir(parents=True, exist_ok=True)
 
 
 def run_json(cmd):
