@@ -1,6 +1,6 @@
 //! Hand-written CPU kernels where measurement showed candle's general GEMM to be slow.
 
-use candle_core::{CpuStorage, Device, Storage, Tensor};
+use candle_core::{CpuStorage, Device, Layout, Storage, Tensor};
 use rayon::prelude::*;
 
 /// Lanes of the independent accumulators; 16 f32 = one AVX-512 register.
@@ -37,19 +37,24 @@ fn project_rows_of<W: WeightValue>(x: &Tensor, weight: &Tensor) -> candle_core::
     }
     let (x_storage, x_layout) = x.storage_and_layout();
     let (w_storage, w_layout) = weight.storage_and_layout();
-    let (Storage::Cpu(CpuStorage::F32(xs)), Storage::Cpu(ws)) = (&*x_storage, &*w_storage) else {
+    let (Some(xs), Some(ws)) = (cpu_values::<f32>(&x_storage, x_layout, m * d), cpu_values::<W>(&w_storage, w_layout, v * d))
+    else {
         return Ok(None);
     };
-    let Some(ws) = W::values(ws) else {
-        return Ok(None);
-    };
-    let xs = &xs[x_layout.start_offset()..x_layout.start_offset() + m * d];
-    let ws = &ws[w_layout.start_offset()..w_layout.start_offset() + v * d];
     Ok(Some(stream_rows(xs, m, d, ws, v)?))
 }
 
+/// The `len` values of a contiguous CPU tensor's storage, borrowed in place, when they are
+/// of type `T`.
+pub(crate) fn cpu_values<'a, T: WeightValue>(storage: &'a Storage, layout: &Layout, len: usize) -> Option<&'a [T]> {
+    let Storage::Cpu(cpu) = storage else {
+        return None;
+    };
+    T::values(cpu).map(|all| &all[layout.start_offset()..layout.start_offset() + len])
+}
+
 /// A weight value the streaming kernel can read as f32.
-trait WeightValue: Copy + Sync {
+pub(crate) trait WeightValue: Copy + Sync {
     const IS_F32: bool;
     /// The storage's values, when they are of this type.
     fn values(storage: &CpuStorage) -> Option<&[Self]>;
@@ -360,10 +365,7 @@ pub fn attend_rows(q: &Tensor, keys_t: &Tensor, values: &Tensor, mask: &Tensor) 
     let slices: Vec<&[f32]> = guards
         .iter()
         .zip(tensors)
-        .filter_map(|((storage, layout), t)| match &**storage {
-            Storage::Cpu(CpuStorage::F32(all)) => Some(&all[layout.start_offset()..layout.start_offset() + t.elem_count()]),
-            _ => None,
-        })
+        .filter_map(|((storage, layout), t)| cpu_values::<f32>(storage, layout, t.elem_count()))
         .collect();
     let &[q_values, k, v, m] = slices.as_slice() else {
         return Ok(None);
@@ -469,10 +471,9 @@ pub fn gelu_tanh(x: &Tensor) -> candle_core::Result<Option<Tensor>> {
         return Ok(None);
     }
     let (storage, layout) = x.storage_and_layout();
-    let Storage::Cpu(CpuStorage::F32(values)) = &*storage else {
+    let Some(values) = cpu_values::<f32>(&storage, layout, x.elem_count()) else {
         return Ok(None);
     };
-    let values = &values[layout.start_offset()..layout.start_offset() + x.elem_count()];
     let mut out = vec![0f32; values.len()];
     out.par_chunks_mut(1 << 14)
         .zip(values.par_chunks(1 << 14))

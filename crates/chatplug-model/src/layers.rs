@@ -54,11 +54,8 @@ impl Linear {
                 let weight = weight.to_dtype(DType::F32)?.contiguous()?;
                 // Quantized from the tensor's own storage: no transient copy of the matrix.
                 let (storage, layout) = weight.storage_and_layout();
-                let values = match &*storage {
-                    candle_core::Storage::Cpu(candle_core::CpuStorage::F32(values)) => {
-                        &values[layout.start_offset()..layout.start_offset() + out_dim * in_dim]
-                    }
-                    _ => candle_core::bail!("int8 quantization needs f32 weights on the CPU"),
+                let Some(values) = crate::kernels::cpu_values::<f32>(&storage, layout, out_dim * in_dim) else {
+                    candle_core::bail!("int8 quantization needs f32 weights on the CPU")
                 };
                 LinearWeight::Int8(Int8Matrix::quantize(values, out_dim, in_dim))
             }
