@@ -37,7 +37,7 @@ fn main() -> candle_core::Result<()> {
         .collect::<candle_core::Result<_>>()?;
     let int8 = Int8Matrix::quantize(&w.flatten_all()?.to_vec1::<f32>()?, out_dim, in_dim);
     println!("{out_dim}x{in_dim} weights, int8 kernel: {}, {} threads", kernel_name(), rayon::current_num_threads());
-    for rows in [1usize, 3, 8, 64, 2280] {
+    for rows in [1usize, 3, 8, 16, 32, 64, 2280] {
         let x = Tensor::randn(0f32, 1.0, (rows, in_dim), &dev)?;
         let f32_ms = median_ms(|| {
             maps[0].1.forward(&x).unwrap();
@@ -48,6 +48,10 @@ fn main() -> candle_core::Result<()> {
             });
             println!("rows {rows:>5} {:<20} {ms:>9.3} ms  {:>5.2}x f32", p.as_str(), f32_ms / ms);
         }
+        let ms = median_ms(|| {
+            x.matmul(&w.t().unwrap()).unwrap();
+        });
+        println!("rows {rows:>5} {:<20} {ms:>9.3} ms  {:>5.2}x f32", "f32 gemm", f32_ms / ms);
         let values = x.flatten_all()?.to_vec1::<f32>()?;
         let ms = median_ms(|| {
             int8.matmul(&values, rows);

@@ -82,11 +82,29 @@ impl Attention {
         cache: &mut Option<KeyValue>,
         bias: &Tensor,
     ) -> candle_core::Result<Tensor> {
+        let rows = x.dim(0)?;
+        self.forward_steps(x, &mut [StepGroup { rows, cache, bias }])
+    }
+
+    /// [`Self::forward_step`] for the hypotheses of several requests, stacked in `x` in the
+    /// order of `groups`: the projections run once over all rows (one pass over the
+    /// weights), the attention per request over its own cache with its own position bias.
+    pub fn forward_steps(&self, x: &Tensor, groups: &mut [StepGroup<'_>]) -> candle_core::Result<Tensor> {
         let q = self.split_heads(&self.q.forward(x)?)?;
-        let kv = append(cache, self.project_key_value(x)?)?;
-        let scores = q.matmul(&kv.keys.t()?)?.broadcast_add(bias)?;
-        let weights = softmax_last_dim(&scores)?;
-        self.o.forward(&merge_heads(&weights.matmul(&kv.values)?)?)
+        let kv = self.project_key_value(x)?;
+        let mut attended = Vec::with_capacity(groups.len());
+        let mut start = 0;
+        for group in groups.iter_mut() {
+            let step = KeyValue {
+                keys: kv.keys.narrow(0, start, group.rows)?,
+                values: kv.values.narrow(0, start, group.rows)?,
+            };
+            let kv = append(group.cache, step)?;
+            let scores = q.narrow(0, start, group.rows)?.matmul(&kv.keys.t()?)?.broadcast_add(group.bias)?;
+            attended.push(softmax_last_dim(&scores)?.matmul(&kv.values)?);
+            start += group.rows;
+        }
+        self.o.forward(&merge_heads(&Tensor::cat(&attended, 0)?)?)
     }
 
     /// Cross-attention of every hypothesis over one shared encoder output.
@@ -100,9 +118,39 @@ impl Attention {
         memory: &CrossMemory,
         mask: &Tensor,
     ) -> candle_core::Result<Tensor> {
-        let out = attend_memory(&self.q.forward(x)?, &memory.keys_t, &memory.values, mask, self.num_heads)?;
-        self.o.forward(&out)
+        let rows = x.dim(0)?;
+        self.forward_cross_many(x, &[CrossGroup { rows, memory, mask }])
     }
+
+    /// [`Self::forward_cross`] for the hypotheses of several requests stacked in `x`, each
+    /// over its own encoder output; the projections run once over all rows.
+    pub fn forward_cross_many(&self, x: &Tensor, groups: &[CrossGroup<'_>]) -> candle_core::Result<Tensor> {
+        let q = self.q.forward(x)?;
+        let mut attended = Vec::with_capacity(groups.len());
+        let mut start = 0;
+        for group in groups {
+            let queries = q.narrow(0, start, group.rows)?;
+            attended.push(attend_memory(&queries, &group.memory.keys_t, &group.memory.values, group.mask, self.num_heads)?);
+            start += group.rows;
+        }
+        self.o.forward(&Tensor::cat(&attended, 0)?)
+    }
+}
+
+/// One request's rows in a batched self-attention step: how many hypotheses, their cache,
+/// their (1, heads, 1, positions) position bias.
+pub struct StepGroup<'a> {
+    pub rows: usize,
+    pub cache: &'a mut Option<KeyValue>,
+    pub bias: &'a Tensor,
+}
+
+/// One request's rows in a batched cross-attention step: how many hypotheses, the
+/// request's encoder memory and its (1, 1, 1, fused_len) mask.
+pub struct CrossGroup<'a> {
+    pub rows: usize,
+    pub memory: &'a CrossMemory,
+    pub mask: &'a Tensor,
 }
 
 /// (batch, len, heads*head_dim) → (batch, heads, len, head_dim)

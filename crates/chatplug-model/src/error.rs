@@ -23,6 +23,9 @@ pub enum ModelError {
     #[error("invalid input: {0}")]
     Input(String),
 
+    #[error("batched decoding failed: {0}")]
+    Batch(String),
+
     #[error("tensor computation failed: {0}")]
     Tensor(#[from] candle_core::Error),
 }

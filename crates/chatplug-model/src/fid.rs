@@ -5,7 +5,7 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
-use crate::attention::{cached_len, reorder, Attention, CrossMemory, KeyValue};
+use crate::attention::{cached_len, reorder, Attention, CrossGroup, CrossMemory, KeyValue, StepGroup};
 use crate::config::T5Config;
 use crate::error::{ModelError, Result};
 use crate::layers::{FeedForward, Linear, RmsNorm};
@@ -70,6 +70,14 @@ pub struct EncodedPassages {
     cross_mask: Tensor,
     pub num_passages: usize,
     pub passage_len: usize,
+}
+
+/// One request's part of a batched decoding step ([`FidT5::decode_steps`]): its encoder
+/// side, its caches and one input token per hypothesis.
+pub struct StepRequest<'a> {
+    pub encoded: &'a EncodedPassages,
+    pub state: &'a mut DecoderState,
+    pub tokens: &'a [u32],
 }
 
 /// Self-attention caches of a batch of hypotheses.
@@ -312,31 +320,61 @@ impl FidT5 {
         state: &mut DecoderState,
         tokens: &[u32],
     ) -> Result<Tensor> {
-        self.check_ids(tokens, "decoder input")?;
-        let batch = tokens.len();
-        let position = state.position();
-        let bias = self.decoder_position_bias(position)?.to_dtype(self.dtype)?;
-        let ids = Tensor::from_vec(tokens.to_vec(), (batch, 1), &self.device)?;
+        let mut logits = self.decode_steps(&mut [StepRequest { encoded, state, tokens }])?;
+        Ok(logits.pop().expect("one request, one result"))
+    }
+
+    /// One decoding step of several requests in one pass over the weights (continuous
+    /// batching): embeddings, norms, linear maps, feed-forward blocks and the vocabulary
+    /// head run on all hypotheses' rows together; attention runs per request over its own
+    /// caches and encoder output. Every kernel on the shared rows works row by row, so each
+    /// request's logits are bit for bit those of [`Self::decode_step`] alone. Returns one
+    /// (hypotheses, vocab) f32 tensor per request.
+    pub fn decode_steps(&self, requests: &mut [StepRequest<'_>]) -> Result<Vec<Tensor>> {
+        let mut tokens = Vec::new();
+        let mut biases = Vec::with_capacity(requests.len());
+        for request in requests.iter() {
+            self.check_ids(request.tokens, "decoder input")?;
+            tokens.extend_from_slice(request.tokens);
+            biases.push(self.decoder_position_bias(request.state.position())?.to_dtype(self.dtype)?);
+        }
+        let total = tokens.len();
+        let ids = Tensor::from_vec(tokens, (total, 1), &self.device)?;
         let mut hidden = self.embed(&ids)?;
-        for ((layer, cache), memory) in self
-            .decoder_layers
-            .iter()
-            .zip(state.caches.iter_mut())
-            .zip(&encoded.cross)
-        {
+        for (l, layer) in self.decoder_layers.iter().enumerate() {
             let normed = layer.self_attention_norm.forward(&hidden)?;
-            hidden = (hidden + layer.self_attention.forward_step(&normed, cache, &bias)?)?;
+            let mut groups: Vec<StepGroup<'_>> = requests
+                .iter_mut()
+                .zip(&biases)
+                .map(|(request, bias)| StepGroup {
+                    rows: request.tokens.len(),
+                    cache: &mut request.state.caches[l],
+                    bias,
+                })
+                .collect();
+            hidden = (hidden + layer.self_attention.forward_steps(&normed, &mut groups)?)?;
             let normed = layer.cross_attention_norm.forward(&hidden)?;
-            hidden = (hidden
-                + layer
-                    .cross_attention
-                    .forward_cross(&normed, memory, &encoded.cross_mask)?)?;
+            let memories: Vec<CrossGroup<'_>> = requests
+                .iter()
+                .map(|request| CrossGroup {
+                    rows: request.tokens.len(),
+                    memory: &request.encoded.cross[l],
+                    mask: &request.encoded.cross_mask,
+                })
+                .collect();
+            hidden = (hidden + layer.cross_attention.forward_cross_many(&normed, &memories)?)?;
             let normed = layer.ff_norm.forward(&hidden)?;
             hidden = (hidden + layer.ff.forward(&normed)?)?;
         }
         let hidden = self.decoder_final_norm.forward(&hidden)?.squeeze(1)?;
-        let logits = self.head.forward(&hidden.contiguous()?, self.config.d_model)?;
-        Ok(logits.to_dtype(DType::F32)?)
+        let logits = self.head.forward(&hidden.contiguous()?, self.config.d_model)?.to_dtype(DType::F32)?;
+        let mut out = Vec::with_capacity(requests.len());
+        let mut start = 0;
+        for request in requests.iter() {
+            out.push(logits.narrow(0, start, request.tokens.len())?);
+            start += request.tokens.len();
+        }
+        Ok(out)
     }
 
     /// Keeps hypotheses `rows` (with repetition) of the decoder caches, in that order.

@@ -25,5 +25,5 @@ pub use config::T5Config;
 pub use params::{Init, ParamSpec};
 pub use precision::Precision;
 pub use error::{ModelError, Result};
-pub use fid::{EncodedPassages, FidT5};
-pub use generation::{generate, GenerationConfig, GenerationOutput};
+pub use fid::{EncodedPassages, FidT5, StepRequest};
+pub use generation::{batch::Batcher, generate, GenerationConfig, GenerationOutput};
