@@ -52,9 +52,18 @@ pub fn run(args: Args) -> Result<()> {
     let default_kb = args.data_dir.join("kb");
     let model = crate::model_choice::choose_from_process(args.model.as_deref(), &file)?;
     let precision = crate::model_choice::precision_from_process(args.precision, &file)?;
-    let (pipeline, generator) = load_engine(&model, precision, "serve", || {
+    let (pipeline, mut generator) = load_engine(&model, precision, "serve", || {
         load_pipeline_from(&file, Some(&default_kb))
     })?;
+    if config.batch_rows > 0 {
+        let batching = generator
+            .backend
+            .start_batching(config.batch_rows)
+            .context("bad config value for `server.batch_rows`")?;
+        if !batching {
+            eprintln!("chatplug serve: this model family decodes each request alone (server.batch_rows is ignored)");
+        }
+    }
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create the data folder {}", args.data_dir.display()))?;
     let store = open_store(&sessions, &args.data_dir)?;

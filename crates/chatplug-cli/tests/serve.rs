@@ -128,7 +128,8 @@ fn sse_events(text: &str) -> Vec<(String, String)> {
 #[test]
 fn concurrent_requests_get_the_replies_of_solo_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Serve::start(dir.path(), &[("CHATPLUG_SERVER__WORKERS", "2"), ("CHATPLUG_SERVER__QUEUE_CAPACITY", "64")]);
+    // Four workers: their decoding steps are batched (`server.batch_rows` defaults to 32).
+    let s = Serve::start(dir.path(), &[("CHATPLUG_SERVER__WORKERS", "4"), ("CHATPLUG_SERVER__QUEUE_CAPACITY", "64")]);
     let queries = ["你好", "今天天气怎么样", "你喜欢什么颜色", "推荐一本书", "周末去哪里玩", "讲个笑话"];
     let solo: Vec<String> = queries
         .iter()

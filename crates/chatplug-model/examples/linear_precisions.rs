@@ -1,7 +1,7 @@
 //! Times one linear map in each precision, on the shapes of a FiD-T5 decoding step (a few
 //! rows) and of the encoder (thousands of rows), to choose the kernels (issue 11):
 //!
-//!     cargo run --release -p chatplug-model --example linear_precisions [-- OUT IN]
+//!     cargo run --release -p chatplug-model --example linear_precisions [-- OUT IN [ROWS...]]
 //!
 //! Prints one line per (rows, precision) with the median time of 7 runs and its ratio to
 //! f32; "int8 dequant+gemm" is the int8 matrix widened to f32 for candle's GEMM.
@@ -37,7 +37,8 @@ fn main() -> candle_core::Result<()> {
         .collect::<candle_core::Result<_>>()?;
     let int8 = Int8Matrix::quantize(&w.flatten_all()?.to_vec1::<f32>()?, out_dim, in_dim);
     println!("{out_dim}x{in_dim} weights, int8 kernel: {}, {} threads", kernel_name(), rayon::current_num_threads());
-    for rows in [1usize, 3, 8, 16, 32, 64, 2280] {
+    let row_counts = if args.len() > 2 { args[2..].to_vec() } else { vec![1, 3, 8, 16, 32, 64, 2280] };
+    for rows in row_counts {
         let x = Tensor::randn(0f32, 1.0, (rows, in_dim), &dev)?;
         let f32_ms = median_ms(|| {
             maps[0].1.forward(&x).unwrap();

@@ -13,6 +13,10 @@ use serde::Deserialize;
 pub struct ServerConfig {
     pub bind: String,
     pub workers: usize,
+    /// Continuous batching: the decoding steps of the requests the workers run share one
+    /// pass over the weights, at most this many hypotheses a pass; 0 decodes each request
+    /// alone. Read by `chatplug serve`, which owns the model.
+    pub batch_rows: usize,
     pub queue_capacity: usize,
     /// What a full queue answers: 429 or 503.
     pub queue_full_status: u16,
@@ -49,6 +53,7 @@ impl Default for ServerConfig {
         ServerConfig {
             bind: "127.0.0.1:8080".into(),
             workers: 1,
+            batch_rows: 32,
             queue_capacity: 16,
             queue_full_status: 429,
             request_timeout_s: 120.0,

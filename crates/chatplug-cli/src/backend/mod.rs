@@ -41,6 +41,14 @@ pub trait FidBackend: Send + Sync {
     /// request's generation options; `token_types` only where the model has them.
     fn generate_ids(&self, passages: &[Vec<u32>], token_types: Option<&[Vec<u32>]>, options: &Value) -> Result<Vec<Vec<u32>>>;
 
+    /// Continuous batching from now on: concurrent calls share their decoding steps, at
+    /// most `max_rows` hypotheses a pass over the weights. False where the family decodes
+    /// each request alone (FiD-PLUG's `translate`).
+    fn start_batching(&mut self, max_rows: usize) -> Result<bool> {
+        let _ = max_rows;
+        Ok(false)
+    }
+
     /// The pipeline's reply: text (streamed to `on_text` where the decoding allows),
     /// with token counts. `on_text` returning false stops the generation.
     fn generate_text(

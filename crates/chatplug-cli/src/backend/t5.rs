@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use chatplug_dialogue::{Generated, ModelType, TextTokenizer, Usage, STOPPED};
-use chatplug_model::{generate, FidT5, GenerationConfig, Precision};
+use chatplug_model::generation::{GenerationOutput, TokenCallback};
+use chatplug_model::{generate, Batcher, FidT5, GenerationConfig, Precision};
 use chatplug_tokenizer::Tokenizer;
 use serde_json::{Map, Value};
 
@@ -14,7 +15,9 @@ use super::FidBackend;
 use crate::text_stream::TextStream;
 
 pub struct T5Backend {
-    model: FidT5,
+    model: Arc<FidT5>,
+    /// Set by `start_batching`: decoding runs on its thread, shared with concurrent calls.
+    batcher: Option<Batcher>,
     tokenizer: Option<Arc<Tokenizer>>,
     dir: std::path::PathBuf,
 }
@@ -23,7 +26,20 @@ impl T5Backend {
     pub fn load(dir: &Path, precision: Precision) -> Result<Self> {
         let tokenizer = crate::io::load_tokenizer(dir)?.map(Arc::new);
         let model = FidT5::load_with_precision(dir, &candle_core::Device::Cpu, precision).context("cannot load the model")?;
-        Ok(T5Backend { model, tokenizer, dir: dir.to_path_buf() })
+        Ok(T5Backend { model: Arc::new(model), batcher: None, tokenizer, dir: dir.to_path_buf() })
+    }
+
+    /// `generate`, alone or through the batcher.
+    fn generate(
+        &self,
+        passages: &[Vec<u32>],
+        options: &GenerationConfig,
+        on_token: Option<TokenCallback<'_>>,
+    ) -> chatplug_model::Result<GenerationOutput> {
+        match &self.batcher {
+            Some(batcher) => batcher.generate(passages, options, on_token),
+            None => generate(&self.model, passages, options, on_token),
+        }
     }
 
     fn tokenizer(&self) -> Result<&Arc<Tokenizer>> {
@@ -86,7 +102,12 @@ impl FidBackend for T5Backend {
             bail!("`token_type_ids` are for PLUG models; this is a T5");
         }
         let options = if options.is_null() { GenerationConfig::default() } else { GenerationConfig::from_json(options)? };
-        Ok(generate(&self.model, passages, &options, None)?.sequences)
+        Ok(self.generate(passages, &options, None)?.sequences)
+    }
+
+    fn start_batching(&mut self, max_rows: usize) -> Result<bool> {
+        self.batcher = Some(Batcher::new(Arc::clone(&self.model), max_rows)?);
+        Ok(true)
     }
 
     /// Greedy search and sampling hand over text as tokens are chosen; beam search cannot
@@ -117,7 +138,7 @@ impl FidBackend for T5Backend {
                 ControlFlow::Break(())
             }
         };
-        let output = generate(&self.model, passages, &options, Some(&mut on_token))?;
+        let output = self.generate(passages, &options, Some(&mut on_token))?;
         if stopped {
             bail!(STOPPED);
         }

@@ -19,6 +19,8 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use rayon::prelude::*;
+
 use super::search::{Search, Step};
 use super::{GenerationConfig, GenerationOutput, TokenCallback};
 use crate::error::{ModelError, Result};
@@ -207,11 +209,13 @@ fn step_pass(model: &FidT5, pass: &mut [Job]) {
             return;
         }
     };
-    for (job, logits) in pass.iter_mut().zip(logits) {
+    // The requests' token choices are independent (log-softmax, processors and top-k over
+    // the vocabulary, per hypothesis), so they run in parallel.
+    pass.par_iter_mut().zip(logits).for_each(|(job, logits)| {
         if let Err(e) = advance(model, job, &logits) {
             fail(job, e);
         }
-    }
+    });
 }
 
 /// Feeds one request its step's logits and prepares its caches for the next step.
