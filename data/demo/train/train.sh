@@ -58,10 +58,11 @@ run "$RUN/model-9c" --config data/demo/train/continue-widen-3.toml --model "$RUN
 run "$RUN/model-9d" --config data/demo/train/continue-widen-4.toml --model "$RUN/start-9d"
 # 3c. The skills: the instruction mix with the copy questions kept in.
 run "$RUN/model-10" --config data/demo/train/continue-mix.toml --model "$RUN/model-9d"
+run "$RUN/model-11" --config data/demo/train/continue-mix-2.toml --model "$RUN/model-10"
 
 # 4. Evaluate (any checkpoint too: data/demo/train/eval_checkpoint.sh DIR), then ship:
 #    models/chatplug-demo/ (f16 weights, tokenizer, config).
-#    chatplug eval --model "$RUN/model-10" --data data/demo/eval/heldout.jsonl
-#    chatplug eval --model "$RUN/model-10" --data data/demo/eval/heldout.jsonl --no-knowledge
+#    chatplug eval --model "$RUN/model-11" --data data/demo/eval/heldout.jsonl
+#    chatplug eval --model "$RUN/model-11" --data data/demo/eval/heldout.jsonl --no-knowledge
 mkdir -p models/chatplug-demo
-cp "$RUN/model-10/"{config.json,model.safetensors,spiece.model,tokenizer_config.json,special_tokens_map.json} models/chatplug-demo/
+cp "$RUN/model-11/"{config.json,model.safetensors,spiece.model,tokenizer_config.json,special_tokens_map.json} models/chatplug-demo/
