@@ -290,9 +290,9 @@ mod tests {
     }
 
     /// Input row counts 1–14 (groups of 4, 3, 2, 1 rows) and blocks of one and of several
-    /// weight rows, in both kernels this CPU has and for both
-    /// weight kinds, against a sum in f64; and each row's result is the same bits as that
-    /// row's alone (what makes batched decoding equal solo decoding).
+    /// weight rows, in both kernels this CPU has and for both weight kinds, against a sum
+    /// in f64; and each row's result is the same bits as that row's alone (what makes
+    /// batched decoding equal solo decoding).
     #[test]
     fn block_kernels_equal_a_plain_sum_for_every_row_count() {
         let dev = Device::Cpu;

@@ -70,10 +70,6 @@ impl Batcher {
         Ok(Batcher { model, jobs: Mutex::new(Some(sender)), thread: Some(thread) })
     }
 
-    pub fn model(&self) -> &FidT5 {
-        &self.model
-    }
-
     /// [`super::generate`] through the shared steps: encodes `passages` in this thread,
     /// joins the running batch and waits for the result, calling `on_token` here as tokens
     /// are chosen. When `on_token` returns `Break`, the request leaves the batch at its
@@ -176,7 +172,7 @@ fn step(model: &FidT5, running: &mut [Job], max_rows: usize) {
         let mut end = start;
         let mut rows = 0;
         while end < running.len() {
-            let more = running[end].search.inputs().len();
+            let more = running[end].search.rows();
             if end > start && rows + more > max_rows {
                 break;
             }

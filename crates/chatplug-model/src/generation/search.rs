@@ -43,13 +43,25 @@ impl Search {
         }
     }
 
-    /// The token each hypothesis feeds next: one row per hypothesis.
-    pub(crate) fn inputs(&self) -> Vec<u32> {
-        let rows = match self {
+    /// The hypotheses' token sequences so far.
+    fn sequences(&self) -> &[Vec<u32>] {
+        match self {
             Search::Rows(s) => &s.sequences,
             Search::Beam(s) => &s.beams,
-        };
-        rows.iter().map(|row| *row.last().expect("rows start with the decoder start token")).collect()
+        }
+    }
+
+    /// How many hypotheses a step feeds (rows of the decoder input).
+    pub(crate) fn rows(&self) -> usize {
+        self.sequences().len()
+    }
+
+    /// The token each hypothesis feeds next: one row per hypothesis.
+    pub(crate) fn inputs(&self) -> Vec<u32> {
+        self.sequences()
+            .iter()
+            .map(|row| *row.last().expect("rows start with the decoder start token"))
+            .collect()
     }
 
     /// Takes one step's logits (one row per input) and chooses the next tokens.
