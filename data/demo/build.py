@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from src import chitchat, empathy, memory, personas, prose, vendor  # noqa: E402
+from src import chitchat, empathy, memory, personas, prose, variety, vendor  # noqa: E402
 from src import world as W  # noqa: E402
 from src.textcheck import BAD_WORDS, bad_word_in, copies_from  # noqa: E402
 
@@ -85,8 +85,24 @@ def fill(t, **kw):
 
 # --- knowledge ------------------------------------------------------------------------
 class Knowledge:
-    def __init__(self, world):
+    """Knowledge questions over the world's entities; with `fresh`, over entities
+    invented for each example (new name, new values: the passage is the only source)."""
+
+    def __init__(self, world, fresh=False):
         self.world = world
+        self.fresh = fresh
+
+    def entity(self, rng, fam):
+        if not self.fresh:
+            return rng.choice(self.world.entities[fam.key])
+        facts = {a.key: a.make(rng, self.world) for a in fam.attrs}
+        if fam.key == "person":
+            facts["_p"] = rng.choice("他她")
+        return fam.make_name(rng, set()), facts
+
+    def ask(self, rng, attr, name):
+        q = fill(rng.choice(attr.questions), e=name)
+        return variety.vary_question(rng, q) if self.fresh else q
 
     def pronoun(self, fam, facts):
         return facts.get("_p", fam.pronoun)
@@ -108,12 +124,12 @@ class Knowledge:
 
     def pick_entity(self, rng):
         fam = rng.choice(W.FAMILIES)
-        name, facts = rng.choice(self.world.entities[fam.key])
+        name, facts = self.entity(rng, fam)
         return fam, name, facts
 
     def other_entity(self, rng, fam, name):
         while True:
-            n, f = rng.choice(self.world.entities[fam.key])
+            n, f = self.entity(rng, fam)
             if n != name:
                 return n, f
 
@@ -133,7 +149,7 @@ class Knowledge:
                                         intro=rng.random() < 0.2))
             else:
                 ofam = rng.choice([f for f in W.FAMILIES if f.key != fam.key])
-                n, f = rng.choice(self.world.entities[ofam.key])
+                n, f = self.entity(rng, ofam)
                 out.append(self.passage(rng, ofam, n, f, rng.sample(ofam.attrs, rng.randint(1, 2))))
         return out
 
@@ -146,7 +162,7 @@ class Knowledge:
     def answer(self, rng, pairs):
         fam, name, facts = self.pick_entity(rng)
         attr = rng.choice(fam.attrs)
-        q = fill(rng.choice(attr.questions), e=name)
+        q = self.ask(rng, attr, name)
         hist = self.history(rng, pairs)
         others = [a for a in fam.attrs if a.key != attr.key]
         with_target = [attr] + rng.sample(others, rng.choice([0, 0, 1, 2]))
@@ -168,7 +184,7 @@ class Knowledge:
         copied target tokens; the main mix copies 31 % of its reply characters)."""
         fam, name, facts = self.pick_entity(rng)
         attr = rng.choice(fam.attrs)
-        q = fill(rng.choice(attr.questions), e=name)
+        q = self.ask(rng, attr, name)
         hist = self.history(rng, pairs)
         target = self.sentence(rng, fam, name, facts, attr, first=True)
         others = [a for a in fam.attrs if a.key != attr.key]
@@ -184,7 +200,7 @@ class Knowledge:
     def absent(self, rng, pairs):
         fam, name, facts = self.pick_entity(rng)
         attr = rng.choice([a for a in fam.attrs if a.absent_ok])
-        q = fill(rng.choice(attr.questions), e=name)
+        q = self.ask(rng, attr, name)
         hist = self.history(rng, pairs)
         others = [a for a in fam.attrs if a.key != attr.key]
         told = rng.sample(others, rng.randint(1, min(3, len(others))))
@@ -197,7 +213,7 @@ class Knowledge:
                 know.append(self.passage(rng, fam, n, f, [attr]))
             else:
                 ofam = rng.choice([f for f in W.FAMILIES if f.key != fam.key])
-                n, f = rng.choice(self.world.entities[ofam.key])
+                n, f = self.entity(rng, ofam)
                 know.append(self.passage(rng, ofam, n, f, rng.sample(ofam.attrs, 1)))
         rng.shuffle(know)
         told_label = rng.choice(told).label
@@ -216,7 +232,7 @@ class Knowledge:
     def none(self, rng, pairs):
         fam, name, facts = self.pick_entity(rng)
         attr = rng.choice(fam.attrs)
-        q = fill(rng.choice(attr.questions), e=name)
+        q = self.ask(rng, attr, name)
         hist = self.history(rng, pairs)
         p = self.pronoun(fam, facts)
         cands = [
@@ -257,13 +273,22 @@ def persona_profile(rng, p, attrs):
 
 
 class Persona:
-    def __init__(self, rng):
+    """Persona questions; with `fresh`, most personas are invented for the example
+    (variety.persona) and questions get openers."""
+
+    def __init__(self, rng, fresh=False):
         self.hand = personas.parse_hand_written()
         taken = {p["name"] for p in self.hand}
         self.synth = [personas.synthesize(rng, taken) for _ in range(SYNTH_PERSONAS)]
+        self.fresh = fresh
 
     def pick(self, rng):
+        if self.fresh:
+            return rng.choice(self.hand) if rng.random() < 0.2 else variety.persona(rng)
         return rng.choice(self.hand) if rng.random() < 0.4 else rng.choice(self.synth)
+
+    def vary(self, rng, q):
+        return variety.vary_question(rng, q) if self.fresh else q
 
     def covered(self, rng, pairs):
         p = self.pick(rng)
@@ -286,7 +311,8 @@ class Persona:
                 raise Rejected()
             return example(q, [], [], reply, "persona", bot_profile=profile)
         attr = rng.choice(attrs)
-        q = rng.choice(personas.QUESTIONS[attr])
+        asks = personas.QUESTIONS[attr] + (variety.EXTRA_PERSONA_QUESTIONS[attr] if self.fresh else [])
+        q = self.vary(rng, rng.choice(asks))
         hist = []
         if rng.random() < 0.2:
             u, b = rng.choice(pairs)
@@ -299,7 +325,7 @@ class Persona:
         attrs = list(personas.FACTS.keys())
         profile = persona_profile(rng, p, attrs)
         qs = [q for q, keys in personas.UNCOVERED_QUESTIONS if not any(k in profile for k in keys)]
-        q = rng.choice(qs)
+        q = self.vary(rng, rng.choice(qs))
         fk = rng.choice(sorted(personas.UNCOVERED_FACTS))
         fact = fill(rng.choice(personas.UNCOVERED_FACTS[fk]), v=p[fk])
         cands = [fill(t, fact=fact) for t in personas.UNCOVERED_ANSWERS]
@@ -316,8 +342,35 @@ MEMORY_TAILS = ["，这个我记得清清楚楚。", "，我一直记着呢。",
 
 
 class Memory:
+    """Memory questions; with `fresh`, wider values (variety.MEMORY_VALUES) and
+    statements and questions in more wordings."""
+
+    def __init__(self, fresh=False):
+        self.fresh = fresh
+
     def values(self, rng, kind):
+        if self.fresh:
+            if kind == "pet":
+                k, m = rng.choice(memory.PET_KINDS)
+                return {"k": k, "m": m, "v": variety.pet_name(rng)}
+            return variety.MEMORY_VALUES[kind](rng)
         return memory.FACTS[kind][0](rng)
+
+    def statement(self, rng, kind, vals):
+        if not self.fresh:
+            return fill(rng.choice(memory.FACTS[kind][1]), **vals)
+        t = fill(rng.choice(memory.FACTS[kind][1] + variety.EXTRA_STATEMENTS[kind]), **vals)
+        tail = rng.choice(variety.STATEMENT_TAILS)
+        if tail:
+            t = t[:-1] + tail
+        return rng.choice(variety.STATEMENT_OPENERS) + t
+
+    def question(self, rng, kind, vals, templates):
+        if self.fresh and rng.random() < 0.6:
+            noun = fill(rng.choice(variety.RECALL_NOUNS[kind]), **vals)
+            return variety.vary_question(rng, fill(rng.choice(variety.RECALL_FRAMES), n=noun))
+        q = fill(rng.choice(templates), **vals)
+        return variety.vary_question(rng, q) if self.fresh else q
 
     def stated(self, rng, pairs, kinds):
         """History where the user states each kind once, with filler exchanges."""
@@ -331,7 +384,7 @@ class Memory:
             if s == "filler":
                 u, b = rng.choice(pairs)
             else:
-                u = fill(rng.choice(memory.FACTS[s][1]), **vals[s])
+                u = self.statement(rng, s, vals[s])
                 acks = ACKS.get(s, ACKS["default"])
                 b = fill(rng.choice(acks), **vals[s])
             turns += [u, b]
@@ -345,7 +398,7 @@ class Memory:
         if not present:
             raise Rejected()
         k = rng.choice(present)
-        q = fill(rng.choice(memory.FACTS[k][2]), **vals[k])
+        q = self.question(rng, k, vals[k], memory.FACTS[k][2])
         cands = [fill(t, **vals[k]) for t in memory.FACTS[k][3]]
         longer = [c[:-1] + rng.choice(MEMORY_TAILS) for c in cands]
         reply = choose_reply(rng, cands, [q] + turns, MIN_REPLY, longer)
@@ -360,7 +413,7 @@ class Memory:
             u, b = rng.choice(pairs)
             hist = [u, b]
         k = rng.choice(kinds)
-        q = fill(rng.choice(memory.PROFILE_QUESTIONS[k]), **vals[k])
+        q = self.question(rng, k, vals[k], memory.PROFILE_QUESTIONS[k])
         cands = [fill(t, **vals[k]) for t in memory.FACTS[k][3]]
         longer = [c[:-1] + rng.choice(MEMORY_TAILS) for c in cands]
         reply = choose_reply(rng, cands, [q] + hist, MIN_REPLY, longer)
@@ -375,7 +428,7 @@ class Memory:
             turns = [u, b]
         asked = rng.choice([k for k in kinds if k not in stated])
         vals = self.values(rng, asked)
-        q = fill(rng.choice(memory.FACTS[asked][2]), **vals)
+        q = self.question(rng, asked, vals, memory.FACTS[asked][2])
         reply = fill(memory.NEVER_SAID[asked], **vals)
         if bad_word_in(reply) or copies_from(reply, [q] + turns):
             raise Rejected()
@@ -450,6 +503,28 @@ def example(q, hist, know, reply, category, bot_profile="", user_profile=""):
         ex["user_profile"] = user_profile
     ex["response"] = reply
     return category, ex
+
+
+def heldout_strings():
+    """The strings check_heldout.py forbids in training text (held-out names, answers,
+    queries), or none when the held-out set is absent."""
+    if not (HERE / "eval" / "heldout.jsonl").is_file():
+        return []
+    import check_heldout
+    items = [json.loads(l) for l in open(HERE / "eval" / "heldout.jsonl", encoding="utf-8")]
+    return [s for _, s in check_heldout.heldout_strings(items)]
+
+
+def avoiding(forbidden, maker):
+    """`maker`, drawing again when the example's text contains a forbidden string:
+    invented values can hit a held-out answer by chance."""
+    def make(rng):
+        cat, ex = maker(rng)
+        text = json.dumps(ex, ensure_ascii=False)
+        if any(s in text for s in forbidden):
+            raise Rejected()
+        return cat, ex
+    return make
 
 
 def generate(rng, counts, makers):
@@ -644,6 +719,25 @@ def main(argv=None):
     quote, rej_q = generate(random.Random(args.seed + 12), {"knowledge_quote": max(1, round(QUOTE_COUNT * args.scale))},
                             {"knowledge_quote": lambda r: kn.quote(r, pairs)})
 
+    # sft_fresh_train/valid.jsonl: the main mix's categories with entities, personas and
+    # values invented for each example and wider wording (src/variety.py), so that a reply's
+    # value can only be copied. A draw that contains a held-out string is drawn again.
+    heldout = heldout_strings()
+    kn_f, per_f, mem_f = Knowledge(world, fresh=True), Persona(random.Random(args.seed + 3), fresh=True), Memory(fresh=True)
+    fresh_makers = dict(makers, **{
+        "knowledge": lambda r: kn_f.answer(r, pairs),
+        "knowledge_absent": lambda r: kn_f.absent(r, pairs),
+        "knowledge_none": lambda r: kn_f.none(r, pairs),
+        "persona": lambda r: per_f.covered(r, pairs),
+        "persona_uncovered": lambda r: per_f.uncovered(r, pairs),
+        "memory": lambda r: mem_f.recall(r, pairs),
+        "memory_profile": lambda r: mem_f.profile(r, pairs),
+        "memory_never_said": lambda r: mem_f.never_said(r, pairs),
+    })
+    fresh_makers = {k: avoiding(heldout, m) for k, m in fresh_makers.items()}
+    fresh_train, rej_ft = generate(random.Random(args.seed + 16), train_counts, fresh_makers)
+    fresh_valid, rej_fv = generate(random.Random(args.seed + 17), valid_counts, fresh_makers)
+
     common = copy_characters()
     copy_rng = random.Random(args.seed + 13)
     copy = [copy_example(copy_rng, common) for _ in range(max(1, round(COPY_COUNT * args.scale)))]
@@ -680,6 +774,8 @@ def main(argv=None):
     write_jsonl(out / "sft_valid.jsonl", valid)
     write_jsonl(out / "sft_quote.jsonl", quote)
     write_jsonl(out / "sft_copy.jsonl", copy)
+    write_jsonl(out / "sft_fresh_train.jsonl", fresh_train)
+    write_jsonl(out / "sft_fresh_valid.jsonl", fresh_valid)
     write_jsonl(out / "sft_copy_common.jsonl", copy_common)
     write_jsonl(out / "sft_copy_warmup.jsonl", warmup)
     with open(out / "documents.txt", "w", encoding="utf-8", newline="\n") as f:
@@ -728,6 +824,8 @@ def main(argv=None):
         "train": tally(train), "valid": tally(valid),
         "train_examples": len(train), "valid_examples": len(valid), "quote_examples": len(quote),
         "quote_rejected_draws": rej_q.get("knowledge_quote", 0),
+        "fresh_train": tally(fresh_train), "fresh_valid_examples": len(fresh_valid),
+        "fresh_rejected_draws": {"train": dict(sorted(rej_ft.items())), "valid": dict(sorted(rej_fv.items()))},
         "rejected_draws": {"train": dict(sorted(rej_t.items())), "valid": dict(sorted(rej_v.items()))},
         "documents": len(docs),
         "documents_bytes": (out / "documents.txt").stat().st_size,

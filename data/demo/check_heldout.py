@@ -4,8 +4,8 @@
     python3 data/demo/check_heldout.py [--build data/demo/build]
 
 Fails (exit 1, one line per problem) when any held-out entity name, persona name,
-answer value or query of data/demo/eval/ occurs in sft_train.jsonl, sft_valid.jsonl
-or documents.txt, or when a held-out character is missing from
+answer value or query of data/demo/eval/ occurs in sft_train.jsonl, sft_valid.jsonl,
+the sft_fresh_* files or documents.txt, or when a held-out character is missing from
 tokenizer_corpus.txt (the tokenizer would turn it into <unk> and the model could
 not copy it).
 """
@@ -64,7 +64,8 @@ def main(argv=None):
                 print(f"{args.heldout}:{n}: not JSON: {e}")
                 return 1
     texts = {}
-    for name in ("sft_train.jsonl", "sft_valid.jsonl", "documents.txt", "tokenizer_corpus.txt"):
+    for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_fresh_train.jsonl", "sft_fresh_valid.jsonl",
+                 "documents.txt", "tokenizer_corpus.txt"):
         p = build / name
         if not p.is_file():
             print(f"{p}: missing; run data/demo/build.py first")
@@ -73,7 +74,8 @@ def main(argv=None):
 
     problems = []
     for kind, s in heldout_strings(items):
-        for name in ("sft_train.jsonl", "sft_valid.jsonl", "documents.txt"):
+        for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_fresh_train.jsonl", "sft_fresh_valid.jsonl",
+                     "documents.txt"):
             i = texts[name].find(s)
             if i >= 0:
                 ctx = texts[name][max(0, i - 20): i + len(s) + 20].replace("\n", " ")

@@ -39,13 +39,15 @@ class BuildTest(unittest.TestCase):
         build(cls.b)
         build(Path(cls.tmp.name) / "c", "--with-category")
         cls.rows = [json.loads(l) for l in open(Path(cls.tmp.name) / "c" / "sft_train.jsonl", encoding="utf-8")]
+        cls.fresh = [json.loads(l) for l in open(Path(cls.tmp.name) / "c" / "sft_fresh_train.jsonl", encoding="utf-8")]
 
     @classmethod
     def tearDownClass(cls):
         cls.tmp.cleanup()
 
     def test_same_bytes_every_run(self):
-        for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_quote.jsonl", "sft_copy.jsonl", "sft_copy_common.jsonl", "documents.txt",
+        for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_quote.jsonl", "sft_copy.jsonl", "sft_copy_common.jsonl",
+                     "sft_fresh_train.jsonl", "sft_fresh_valid.jsonl", "documents.txt",
                      "tokenizer_corpus.txt",
                      "stats.json"):
             self.assertEqual((self.a / name).read_bytes(), (self.b / name).read_bytes(), name)
@@ -62,12 +64,13 @@ class BuildTest(unittest.TestCase):
             self.assertTrue(all(isinstance(k, str) and k for k in ex.get("knowledge", [])))
 
     def test_every_category_is_present(self):
-        cats = {r["category"] for r in self.rows}
-        self.assertEqual(cats, {"knowledge", "knowledge_absent", "knowledge_none", "persona", "persona_uncovered",
-                                "memory", "memory_profile", "memory_never_said", "empathy", "chitchat"})
+        for rows in (self.rows, self.fresh):
+            cats = {r["category"] for r in rows}
+            self.assertEqual(cats, {"knowledge", "knowledge_absent", "knowledge_none", "persona", "persona_uncovered",
+                                    "memory", "memory_profile", "memory_never_said", "empathy", "chitchat"})
 
     def test_replies_follow_the_default_generation_rules(self):
-        for r in self.rows:
+        for r in self.rows + self.fresh:
             for w in BAD_WORDS:
                 self.assertNotIn(w, r["response"], r)
             if r["category"] != "chitchat":   # chit-chat lines are hand-written whole dialogues
@@ -75,7 +78,7 @@ class BuildTest(unittest.TestCase):
                 self.assertFalse(copies_from(r["response"], ctx), r)
 
     def test_knowledge_answers_come_from_exactly_the_given_passages(self):
-        for r in self.rows:
+        for r in self.rows + self.fresh:
             if r["category"] == "knowledge":
                 self.assertGreaterEqual(len(r["knowledge"]), 2)
                 self.assertLessEqual(len(r["knowledge"]), 5)
@@ -129,11 +132,39 @@ class BuildTest(unittest.TestCase):
     def test_recalled_fact_is_in_a_first_person_user_clause(self):
         # The pipeline's dynamic user profile keeps clauses with 我; the recalled value
         # must be in one so that it reaches the model.
-        for r in self.rows:
+        for r in self.rows + self.fresh:
             if r["category"] != "memory":
                 continue
             clauses = [c for t in r["history"] if t["role"] == "user" for c in CLAUSES.split(t["utterance"]) if "我" in c]
             self.assertTrue(any(self._shares_value(c, r["response"]) for c in clauses), r)
+
+    def test_fresh_entities_are_invented_for_each_example(self):
+        import random
+        import build
+        from src import world as W
+        world = W.World(random.Random(1), 50)
+        fresh = build.Knowledge(world, fresh=True)
+        known = {(n, tuple(sorted(f.items()))) for fam in W.FAMILIES for n, f in world.entities[fam.key]}
+        rng = random.Random(2)
+        draws = [fresh.entity(rng, fam) for fam in W.FAMILIES for _ in range(20)]
+        self.assertFalse(any((n, tuple(sorted(f.items()))) in known for n, f in draws))
+        # The same name asked twice need not have the same value: no value to recall.
+        self.assertGreater(len({f[W.FAMILIES[0].attrs[0].key] for _, f in draws[:20]}), 10)
+
+    def test_fresh_memory_values_go_beyond_the_fixed_pools(self):
+        from src import memory
+        fixed = set(memory.PET_NAMES) | set(memory.MAJORS)
+        asked = [r for r in self.fresh if r["category"] == "memory" and any(k in r["query"] for k in ("专业", "叫"))]
+        self.assertGreater(len(asked), 10)
+        outside = [r for r in asked if not any(v in r["response"] for v in fixed)]
+        self.assertGreater(len(outside) / len(asked), 0.5)
+
+    def test_draws_with_a_heldout_string_are_drawn_again(self):
+        import build
+        maker = build.avoiding(["琥珀湖"], lambda rng: ("knowledge", {"query": "q", "response": "在琥珀湖东岸。"}))
+        with self.assertRaises(build.Rejected):
+            maker(None)
+        self.assertIn("琥珀湖的东岸", build.heldout_strings())
 
     @staticmethod
     def _shares_value(clause, reply):

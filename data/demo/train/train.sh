@@ -58,11 +58,22 @@ run "$RUN/model-9c" --config data/demo/train/continue-widen-3.toml --model "$RUN
 run "$RUN/model-9d" --config data/demo/train/continue-widen-4.toml --model "$RUN/start-9d"
 # 3c. The skills: the instruction mix with the copy questions kept in.
 run "$RUN/model-10" --config data/demo/train/continue-mix.toml --model "$RUN/model-9d"
-run "$RUN/model-11" --config data/demo/train/continue-mix-2.toml --model "$RUN/model-10"
+# model-11 was stopped at step 800 (continue-mix-2.toml now says 800 steps; constant rate,
+# so the same run); once start-12 exists it is not needed again.
+[ -f "$RUN/start-12/model.safetensors" ] || \
+    run "$RUN/model-11" --config data/demo/train/continue-mix-2.toml --model "$RUN/model-10"
+# 3d. The skills on invented values (sft_fresh_train.jsonl), from model-11's step 800
+#     (model-11 itself was stopped there: on the fixed-value mix it recalled, not copied).
+if [ ! -f "$RUN/start-12/model.safetensors" ]; then
+    mkdir -p "$RUN/start-12"
+    cp "$RUN/model-11/checkpoint-800/"{config.json,model.safetensors} "$RUN/start-12/"
+    cp "$RUN/model-11/"{spiece.model,tokenizer_config.json,special_tokens_map.json} "$RUN/start-12/"
+fi
+run "$RUN/model-12" --config data/demo/train/continue-fresh.toml --model "$RUN/start-12"
 
 # 4. Evaluate (any checkpoint too: data/demo/train/eval_checkpoint.sh DIR), then ship:
 #    models/chatplug-demo/ (f16 weights, tokenizer, config).
-#    chatplug eval --model "$RUN/model-11" --data data/demo/eval/heldout.jsonl
-#    chatplug eval --model "$RUN/model-11" --data data/demo/eval/heldout.jsonl --no-knowledge
+#    chatplug eval --model "$RUN/model-12" --data data/demo/eval/heldout.jsonl
+#    chatplug eval --model "$RUN/model-12" --data data/demo/eval/heldout.jsonl --no-knowledge
 mkdir -p models/chatplug-demo
-cp "$RUN/model-11/"{config.json,model.safetensors,spiece.model,tokenizer_config.json,special_tokens_map.json} models/chatplug-demo/
+cp "$RUN/model-12/"{config.json,model.safetensors,spiece.model,tokenizer_config.json,special_tokens_map.json} models/chatplug-demo/
