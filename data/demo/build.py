@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from src import chitchat, empathy, memory, personas, prose, variety, vendor  # noqa: E402
+from src import chitchat, empathy, memory, open_world, personas, prose, variety, vendor  # noqa: E402
 from src import world as W  # noqa: E402
 from src.textcheck import BAD_WORDS, bad_word_in, copies_from  # noqa: E402
 
@@ -47,6 +47,9 @@ QUOTE_PREFIXES = ("资料里写着：", "资料上是这么说的：", "根据�
 # persona, memory) about strings of random characters, which no prior can guess, so that
 # only copying from the input lowers the loss (the copy probe in train/RUNS.md).
 COPY_COUNT = 9000
+# sft_open.jsonl: knowledge questions about entities of other kinds and relations
+# (src/open_world.py), every entity invented for its example.
+OPEN_COUNT = 15000
 # sft_copy_common.jsonl: the same questions over the COMMON_ALPHABET most frequent hanzi
 # of the main mix, so that each character is seen often as a copied output; the copy probe
 # learnt to copy with 190 ids, the 3,755-character alphabet of sft_copy.jsonl had not
@@ -737,6 +740,9 @@ def main(argv=None):
     fresh_makers = {k: avoiding(heldout, m) for k, m in fresh_makers.items()}
     fresh_train, rej_ft = generate(random.Random(args.seed + 16), train_counts, fresh_makers)
     fresh_valid, rej_fv = generate(random.Random(args.seed + 17), valid_counts, fresh_makers)
+    open_maker = avoiding(heldout, lambda r: open_world.question(r, example, choose_reply, MIN_REPLY))
+    open_rows, rej_o = generate(random.Random(args.seed + 18), {"knowledge_open": max(1, round(OPEN_COUNT * args.scale))},
+                                {"knowledge_open": open_maker})
 
     common = copy_characters()
     copy_rng = random.Random(args.seed + 13)
@@ -776,6 +782,7 @@ def main(argv=None):
     write_jsonl(out / "sft_copy.jsonl", copy)
     write_jsonl(out / "sft_fresh_train.jsonl", fresh_train)
     write_jsonl(out / "sft_fresh_valid.jsonl", fresh_valid)
+    write_jsonl(out / "sft_open.jsonl", open_rows)
     write_jsonl(out / "sft_copy_common.jsonl", copy_common)
     write_jsonl(out / "sft_copy_warmup.jsonl", warmup)
     with open(out / "documents.txt", "w", encoding="utf-8", newline="\n") as f:
@@ -825,6 +832,7 @@ def main(argv=None):
         "train_examples": len(train), "valid_examples": len(valid), "quote_examples": len(quote),
         "quote_rejected_draws": rej_q.get("knowledge_quote", 0),
         "fresh_train": tally(fresh_train), "fresh_valid_examples": len(fresh_valid),
+        "open_examples": len(open_rows), "open_rejected_draws": rej_o.get("knowledge_open", 0),
         "fresh_rejected_draws": {"train": dict(sorted(rej_ft.items())), "valid": dict(sorted(rej_fv.items()))},
         "rejected_draws": {"train": dict(sorted(rej_t.items())), "valid": dict(sorted(rej_v.items()))},
         "documents": len(docs),

@@ -5,7 +5,7 @@
 
 Fails (exit 1, one line per problem) when any held-out entity name, persona name,
 answer value or query of data/demo/eval/ occurs in sft_train.jsonl, sft_valid.jsonl,
-the sft_fresh_* files or documents.txt, or when a held-out character is missing from
+the sft_fresh_* files, sft_open.jsonl or documents.txt, or when a held-out character is missing from
 tokenizer_corpus.txt (the tokenizer would turn it into <unk> and the model could
 not copy it).
 """
@@ -65,7 +65,7 @@ def main(argv=None):
                 return 1
     texts = {}
     for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_fresh_train.jsonl", "sft_fresh_valid.jsonl",
-                 "documents.txt", "tokenizer_corpus.txt"):
+                 "sft_open.jsonl", "documents.txt", "tokenizer_corpus.txt"):
         p = build / name
         if not p.is_file():
             print(f"{p}: missing; run data/demo/build.py first")
@@ -75,7 +75,7 @@ def main(argv=None):
     problems = []
     for kind, s in heldout_strings(items):
         for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_fresh_train.jsonl", "sft_fresh_valid.jsonl",
-                     "documents.txt"):
+                     "sft_open.jsonl", "documents.txt"):
             i = texts[name].find(s)
             if i >= 0:
                 ctx = texts[name][max(0, i - 20): i + len(s) + 20].replace("\n", " ")

@@ -166,6 +166,35 @@ class BuildTest(unittest.TestCase):
             maker(None)
         self.assertIn("琥珀湖的东岸", build.heldout_strings())
 
+    def test_open_world_answers_are_in_a_passage_about_the_entity(self):
+        import random
+        from src import open_world
+        rows = [json.loads(l) for l in open(self.a / "sft_open.jsonl", encoding="utf-8")]
+        self.assertEqual(len(rows), 300)  # OPEN_COUNT 15000 x --scale 0.02
+        for r in rows:
+            for w in BAD_WORDS:
+                self.assertNotIn(w, r["response"], r)
+            self.assertGreaterEqual(len(r["knowledge"]), 2)
+        rng = random.Random(5)
+        for _ in range(500):
+            ent, rel, q, know = open_world.draw(rng)
+            value = ent[rel]
+            with_value = [k for k in know if value in k]
+            self.assertTrue(with_value, (value, know))
+            self.assertTrue(any(ent["name"] in k for k in with_value), (value, know))
+            self.assertNotIn(value, q)
+            self.assertIn(ent["name"], q)
+
+    def test_chinese_numerals(self):
+        from src.open_world import cn_int
+        from src.variety import chinese_number
+        cases = {0: "零", 7: "七", 10: "十", 13: "十三", 40: "四十", 101: "一百零一", 110: "一百一十",
+                 269: "二百六十九", 1040: "一千零四十", 2005: "二千零五", 30000: "三万", 41100: "四万一千一百"}
+        for n, want in cases.items():
+            self.assertEqual(cn_int(n), want, n)
+        for n in range(1, 100):
+            self.assertEqual(chinese_number(n), cn_int(n), n)
+
     @staticmethod
     def _shares_value(clause, reply):
         # Some 2+ character stretch of the clause (the value) reappears in the reply.
