@@ -326,10 +326,27 @@ class Persona:
     def uncovered(self, rng, pairs):
         p = self.pick(rng)
         attrs = list(personas.FACTS.keys())
+        if self.fresh and rng.random() < 0.5:
+            return self.dropped(rng, p, attrs)
         profile = persona_profile(rng, p, attrs)
         qs = [q for q, keys in personas.UNCOVERED_QUESTIONS if not any(k in profile for k in keys)]
         q = self.vary(rng, rng.choice(qs))
         fk = rng.choice(sorted(personas.UNCOVERED_FACTS))
+        fact = fill(rng.choice(personas.UNCOVERED_FACTS[fk]), v=p[fk])
+        cands = [fill(t, fact=fact) for t in personas.UNCOVERED_ANSWERS]
+        reply = choose_reply(rng, cands, [q], MIN_PERSONA_REPLY)
+        return example(q, [], [], reply, "persona_uncovered", bot_profile=profile)
+
+
+    def dropped(self, rng, p, attrs):
+        """A usual persona question about a fact the profile leaves out: the wording
+        alone must not decide between answering and keeping it to oneself (with only
+        odd questions uncovered, the model took any unfamiliar wording for one)."""
+        asked = rng.choice([a for a in attrs if a != "name"])
+        kept = [a for a in attrs if a != asked]
+        profile = persona_profile(rng, p, kept)
+        q = self.vary(rng, rng.choice(personas.QUESTIONS[asked] + variety.EXTRA_PERSONA_QUESTIONS[asked]))
+        fk = rng.choice(sorted(k for k in personas.UNCOVERED_FACTS if k in kept))
         fact = fill(rng.choice(personas.UNCOVERED_FACTS[fk]), v=p[fk])
         cands = [fill(t, fact=fact) for t in personas.UNCOVERED_ANSWERS]
         reply = choose_reply(rng, cands, [q], MIN_PERSONA_REPLY)
