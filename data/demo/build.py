@@ -525,6 +525,15 @@ def example(q, hist, know, reply, category, bot_profile="", user_profile=""):
     return category, ex
 
 
+def open_quote(rng, pairs):
+    """An open_world question whose reply quotes the answering sentence whole."""
+    ent, rel, q, know = open_world.draw(rng)
+    target = next(k for k in know if ent[rel] in k and ent["name"] in k)
+    sentence = next((c + "。" for c in target.split("。") if ent[rel] in c), target)
+    reply = choose_reply(rng, [prefix + sentence for prefix in QUOTE_PREFIXES], [q], MIN_REPLY)
+    return example(q, [], know, reply, "knowledge_quote")
+
+
 def heldout_strings():
     """The strings check_heldout.py forbids in training text (held-out names, answers,
     queries), or none when the held-out set is absent."""
@@ -757,6 +766,11 @@ def main(argv=None):
     fresh_makers = {k: avoiding(heldout, m) for k, m in fresh_makers.items()}
     fresh_train, rej_ft = generate(random.Random(args.seed + 16), train_counts, fresh_makers)
     fresh_valid, rej_fv = generate(random.Random(args.seed + 17), valid_counts, fresh_makers)
+    # sft_fresh_quote.jsonl: quoting replies (as sft_quote.jsonl) about invented entities of
+    # the world's families and of open_world's kinds: 15-30 copied characters a reply, which
+    # no name can recall.
+    fresh_quote, rej_fq = generate(random.Random(args.seed + 19), {"knowledge_quote": max(1, round(QUOTE_COUNT * args.scale))},
+                                   {"knowledge_quote": avoiding(heldout, lambda r: (kn_f.quote if r.random() < 0.5 else open_quote)(r, pairs))})
     open_maker = avoiding(heldout, lambda r: open_world.question(r, example, choose_reply, MIN_REPLY))
     open_rows, rej_o = generate(random.Random(args.seed + 18), {"knowledge_open": max(1, round(OPEN_COUNT * args.scale))},
                                 {"knowledge_open": open_maker})
@@ -800,6 +814,10 @@ def main(argv=None):
     write_jsonl(out / "sft_fresh_train.jsonl", fresh_train)
     write_jsonl(out / "sft_fresh_valid.jsonl", fresh_valid)
     write_jsonl(out / "sft_open.jsonl", open_rows)
+    write_jsonl(out / "sft_fresh_quote.jsonl", fresh_quote)
+    # The persona and memory lines of sft_fresh_train.jsonl alone (train/persona-memory.toml).
+    write_jsonl(out / "sft_fresh_persona_memory.jsonl",
+                [(c, ex) for c, ex in fresh_train if c.startswith(("persona", "memory"))])
     write_jsonl(out / "sft_copy_common.jsonl", copy_common)
     write_jsonl(out / "sft_copy_warmup.jsonl", warmup)
     with open(out / "documents.txt", "w", encoding="utf-8", newline="\n") as f:
@@ -849,6 +867,7 @@ def main(argv=None):
         "train_examples": len(train), "valid_examples": len(valid), "quote_examples": len(quote),
         "quote_rejected_draws": rej_q.get("knowledge_quote", 0),
         "fresh_train": tally(fresh_train), "fresh_valid_examples": len(fresh_valid),
+        "fresh_quote_examples": len(fresh_quote), "fresh_quote_rejected_draws": rej_fq.get("knowledge_quote", 0),
         "open_examples": len(open_rows), "open_rejected_draws": rej_o.get("knowledge_open", 0),
         "fresh_rejected_draws": {"train": dict(sorted(rej_ft.items())), "valid": dict(sorted(rej_fv.items()))},
         "rejected_draws": {"train": dict(sorted(rej_t.items())), "valid": dict(sorted(rej_v.items()))},

@@ -65,7 +65,7 @@ def main(argv=None):
                 return 1
     texts = {}
     for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_fresh_train.jsonl", "sft_fresh_valid.jsonl",
-                 "sft_open.jsonl", "documents.txt", "tokenizer_corpus.txt"):
+                 "sft_open.jsonl", "sft_fresh_quote.jsonl", "documents.txt", "tokenizer_corpus.txt"):
         p = build / name
         if not p.is_file():
             print(f"{p}: missing; run data/demo/build.py first")
@@ -75,7 +75,7 @@ def main(argv=None):
     problems = []
     for kind, s in heldout_strings(items):
         for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_fresh_train.jsonl", "sft_fresh_valid.jsonl",
-                     "sft_open.jsonl", "documents.txt"):
+                     "sft_open.jsonl", "sft_fresh_quote.jsonl", "documents.txt"):
             i = texts[name].find(s)
             if i >= 0:
                 ctx = texts[name][max(0, i - 20): i + len(s) + 20].replace("\n", " ")

@@ -47,7 +47,8 @@ class BuildTest(unittest.TestCase):
 
     def test_same_bytes_every_run(self):
         for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_quote.jsonl", "sft_copy.jsonl", "sft_copy_common.jsonl",
-                     "sft_fresh_train.jsonl", "sft_fresh_valid.jsonl", "documents.txt",
+                     "sft_fresh_train.jsonl", "sft_fresh_valid.jsonl", "sft_fresh_quote.jsonl", "sft_open.jsonl",
+                     "documents.txt",
                      "tokenizer_corpus.txt",
                      "stats.json"):
             self.assertEqual((self.a / name).read_bytes(), (self.b / name).read_bytes(), name)
@@ -88,8 +89,10 @@ class BuildTest(unittest.TestCase):
     def test_quote_replies_quote_one_of_their_passages(self):
         from build import QUOTE_PREFIXES
         rows = [json.loads(l) for l in open(self.a / "sft_quote.jsonl", encoding="utf-8")]
+        fresh = [json.loads(l) for l in open(self.a / "sft_fresh_quote.jsonl", encoding="utf-8")]
         self.assertEqual(len(rows), 160)  # QUOTE_COUNT 8000 x --scale 0.02
-        for r in rows:
+        self.assertEqual(len(fresh), 160)
+        for r in rows + fresh:
             reply = r["response"]
             for w in BAD_WORDS:
                 self.assertNotIn(w, reply, r)
