@@ -3,7 +3,8 @@
 passages, a reply of 12 random characters (the 190 most frequent of the main mix) that
 only copying can produce.
 
-    python3 data/demo/train/copy_probe_dialogue.py query|speaker OUT_DIR
+    python3 data/demo/train/copy_probe_dialogue.py query|speaker OUT_DIR [--demo-size]
+        [--alphabet N] [--heads H --d-kv D]
 
 `query`: the reply repeats the query's characters (`请重复：…`), which stand in every
 passage. `speaker`: the reply is what one of two speakers said (`甲：…`, `乙：…`), one
@@ -34,13 +35,20 @@ def example(kind, rng, alphabet):
     return {"query": "甲说了什么？", "knowledge": know, "response": s}
 
 
+def option(name, default):
+    """The integer after `name` on the command line, or `default`."""
+    if name in sys.argv:
+        return int(sys.argv[sys.argv.index(name) + 1])
+    return default
+
+
 def main():
     kind, out = sys.argv[1], Path(sys.argv[2])
     if kind not in ("query", "speaker"):
         sys.exit("kind must be query or speaker")
     out.mkdir(parents=True, exist_ok=True)
     rows = [(None, json.loads(line)) for line in open(DEMO / "build/sft_train.jsonl", encoding="utf-8")][:5000]
-    alphabet = build.frequent_characters(rows, 190)
+    alphabet = build.frequent_characters(rows, option("--alphabet", 190))
     for name, seed, n in [("train.jsonl", 1, 20000), ("valid.jsonl", 2, 200)]:
         rng = random.Random(seed)
         with open(out / name, "w", encoding="utf-8") as f:
@@ -49,6 +57,8 @@ def main():
     config = json.loads((DEMO / "train/model_config.json").read_text())
     if "--demo-size" not in sys.argv:
         config.update(d_model=128, d_kv=32, num_heads=4, d_ff=384, num_layers=2, num_decoder_layers=2)
+    # Head shape (the copy-capacity experiment, RUNS.md 2026-11-30 third session).
+    config.update(num_heads=option("--heads", config["num_heads"]), d_kv=option("--d-kv", config["d_kv"]))
     (out / "config.json").write_text(json.dumps(config, indent=1))
     print(f"chatplug train --init-config {out}/config.json --tokenizer TOKENIZER_DIR "
           f"--train {out}/train.jsonl --format dialogue --valid {out}/valid.jsonl --valid-format dialogue "

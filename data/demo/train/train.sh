@@ -49,25 +49,26 @@ run_until() {
 #     from the prior (RUNS.md, 2026-11-29).
 run "$RUN/model" --config data/demo/train/curriculum.toml --tokenizer "$RUN/tokenizer"
 run_until 2800 "$RUN/model-2" --config data/demo/train/continue.toml --model "$RUN/model"
-# 3b. 4 heads of 64 instead of 8 of 32, and a previous-character head (widen_heads.py; the
+# 3b. A previous-character head (head 0, offset -1) and a next-character head (head 1,
+#     offset +1) seeded in the encoder's position table (seed_position_heads.py; the
 #     fixtures venv has numpy and safetensors, fixtures/README.md).
-if [ ! -f "$RUN/start-14/model.safetensors" ]; then
+if [ ! -f "$RUN/start-13/model.safetensors" ]; then
     mkdir -p "$RUN/start-13-in"
     cp "$RUN/model-2/checkpoint-2800/"{config.json,model.safetensors} "$RUN/start-13-in/"
     cp "$RUN/model-2/"{spiece.model,tokenizer_config.json,special_tokens_map.json} "$RUN/start-13-in/"
-    "${FIXTURES_PYTHON:-fixtures/.venv/bin/python}" data/demo/train/widen_heads.py "$RUN/start-13-in" "$RUN/start-14"
+    "${FIXTURES_PYTHON:-fixtures/.venv/bin/python}" data/demo/train/seed_position_heads.py "$RUN/start-13-in" "$RUN/start-13"
 fi
-# 3c. Persona and memory on invented values, with the copy warm-up (500 steps).
-#     (This machine's pm14 was started for 2000 steps and stopped after 500; model-15
-#     started from its checkpoint-500, so pm14 is not resumed once model-15 exists.)
-[ -f "$RUN/model-15/train_log.jsonl" ] || \
-    run "$RUN/pm14" --config data/demo/train/persona-memory.toml --model "$RUN/start-14"
+# 3c. Persona and memory on invented values, with the copy warm-up (200 steps).
+#     (This machine's pm13 was started for 2000 steps and stopped after 200; model-16
+#     started from its checkpoint-200, so pm13 is not resumed once model-16 exists.)
+[ -f "$RUN/model-16/train_log.jsonl" ] || \
+    run "$RUN/pm13" --config data/demo/train/persona-memory.toml --model "$RUN/start-13"
 # 3d. Quoting replies about invented entities with the rest of the fresh mix.
-run "$RUN/model-15" --config data/demo/train/continue-fresh-quote.toml --model "$RUN/pm14"
+run "$RUN/model-16" --config data/demo/train/continue-fresh-quote.toml --model "$RUN/pm13"
 
 # 4. Evaluate (any checkpoint too: data/demo/train/eval_checkpoint.sh DIR), then ship:
 #    models/chatplug-demo/ (f16 weights, tokenizer, config).
-#    chatplug eval --model "$RUN/model-15" --data data/demo/eval/heldout.jsonl
-#    chatplug eval --model "$RUN/model-15" --data data/demo/eval/heldout.jsonl --no-knowledge
+#    chatplug eval --model "$RUN/model-16" --data data/demo/eval/heldout.jsonl
+#    chatplug eval --model "$RUN/model-16" --data data/demo/eval/heldout.jsonl --no-knowledge
 mkdir -p models/chatplug-demo
-cp "$RUN/model-15/"{config.json,model.safetensors,spiece.model,tokenizer_config.json,special_tokens_map.json} models/chatplug-demo/
+cp "$RUN/model-16/"{config.json,model.safetensors,spiece.model,tokenizer_config.json,special_tokens_map.json} models/chatplug-demo/
