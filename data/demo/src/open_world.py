@@ -30,14 +30,14 @@ KINDS = {
     "山": ["height", "best_time", "famous", "name_from", "way"],
     "岛": ["way", "famous", "area", "best_time", "count_people"],
     "湖": ["where", "famous", "area", "best_time", "name_from"],
-    "号": ["count_people", "captain", "shape", "launched", "count_seat"],
+    "号": ["captain", "launched", "maker"],
     "台灯": ["price", "maker", "colour", "feature", "launched"],
     "剧团": ["where", "founder", "famous", "count_people", "founded"],
 }
 SPACE_KINDS = {"号"}
 
 PLACES_A = ["巷", "街", "路", "桥", "坊", "弄"]
-PLACES_B = ["的尽头", "的东头", "的西头", "口", "中段", "拐角", "北口", "南口"]
+PLACES_B = ["的东头", "的西头", "口", "中段", "拐角", "北口", "南口"]
 LANDMARKS = ["火车站", "老码头", "钟楼", "菜市场", "城隍庙", "长途汽车站", "体育馆", "邮局", "老戏台"]
 TIMES = ["早上六点", "早上七点半", "上午八点", "上午九点", "上午十点", "中午十二点", "下午一点", "下午两点",
          "下午三点", "傍晚五点", "晚上六点"]
@@ -47,8 +47,8 @@ SEASON_WORDS = ["春末", "初夏", "盛夏", "初秋", "深秋", "冬天", "早
 FAMOUS_THINGS = ["桂花乌龙", "一把百年的紫砂壶", "桑皮纸", "豆瓣酱", "一棵两人合抱的樟树", "一口明代的铜钟",
                  "雪菜肉丝面", "一套宋版书", "会发光的蘑菇", "一面绣满荷花的屏风", "松烟墨", "鹅黄色的杜鹃",
                  "青花瓷盘", "竹根雕", "红油抄手", "古法红糖", "一块陨石", "野生的兰花", "清晨的云海", "成群的白鹭"]
-MATERIALS = ["青砖", "青石", "红砂岩", "汉白玉", "楠木", "花岗岩", "竹子", "夯土"]
-SHAPES = ["像一片叶子", "像一枚橄榄", "像一条鱼", "像一只展翅的鸟", "像一根银针", "像一个圆盘"]
+MATERIALS = ["灰砖", "青石", "红砂岩", "汉白玉", "楠木", "花岗岩", "竹子", "夯土"]
+SHAPES = ["像一只茶壶", "像一枚橄榄", "像一条鱼", "像一只展翅的鸟", "像一根银针", "像一个圆盘"]
 FEATURES = ["光线可以调七档", "能自己感应亮度", "夹在床头也稳", "灯罩可以折起来", "充一次电用一个月"]
 WAYS = ["坐早晚两趟的客船", "走一条三里长的栈道", "坐缆车", "搭村里的拖拉机", "从北坡的石阶爬上去", "划小船过去"]
 NAME_ORIGINS = ["山腰上的一片野杏林", "水面上常有的晨雾", "山脚下的一座老庙", "一位古代的诗人",
@@ -82,7 +82,7 @@ def number(rng, lo, hi):
 def name(rng, kind):
     stem = rng.choice(NAME_CHARS) + rng.choice(NAME_CHARS)
     if kind in SPACE_KINDS:
-        return stem + rng.choice(["一", "二", "三", "五", "七", "九"]) + "号"
+        return stem + "号"
     if kind == "台灯":
         return stem + rng.choice("QXSZ") + str(rng.randint(1, 9)) + kind
     return stem + kind
