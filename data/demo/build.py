@@ -293,6 +293,19 @@ class Persona:
     def vary(self, rng, q):
         return variety.vary_question(rng, q) if self.fresh else q
 
+    def ask(self, rng, attr):
+        """A usual question about `attr` (more wordings in fresh mode)."""
+        asks = personas.QUESTIONS[attr] + (variety.EXTRA_PERSONA_QUESTIONS[attr] if self.fresh else [])
+        return self.vary(rng, rng.choice(asks))
+
+    def keep_to_myself(self, rng, p, q, profile, fact_keys):
+        """The reply that leaves the question aside and tells one of `fact_keys` instead."""
+        fk = rng.choice(sorted(fact_keys))
+        fact = fill(rng.choice(personas.UNCOVERED_FACTS[fk]), v=p[fk])
+        cands = [fill(t, fact=fact) for t in personas.UNCOVERED_ANSWERS]
+        reply = choose_reply(rng, cands, [q], MIN_PERSONA_REPLY)
+        return example(q, [], [], reply, "persona_uncovered", bot_profile=profile)
+
     def covered(self, rng, pairs):
         p = self.pick(rng)
         attrs = list(personas.FACTS.keys())
@@ -314,8 +327,7 @@ class Persona:
                 raise Rejected()
             return example(q, [], [], reply, "persona", bot_profile=profile)
         attr = rng.choice(attrs)
-        asks = personas.QUESTIONS[attr] + (variety.EXTRA_PERSONA_QUESTIONS[attr] if self.fresh else [])
-        q = self.vary(rng, rng.choice(asks))
+        q = self.ask(rng, attr)
         hist = []
         if rng.random() < 0.2:
             u, b = rng.choice(pairs)
@@ -331,12 +343,7 @@ class Persona:
         profile = persona_profile(rng, p, attrs)
         qs = [q for q, keys in personas.UNCOVERED_QUESTIONS if not any(k in profile for k in keys)]
         q = self.vary(rng, rng.choice(qs))
-        fk = rng.choice(sorted(personas.UNCOVERED_FACTS))
-        fact = fill(rng.choice(personas.UNCOVERED_FACTS[fk]), v=p[fk])
-        cands = [fill(t, fact=fact) for t in personas.UNCOVERED_ANSWERS]
-        reply = choose_reply(rng, cands, [q], MIN_PERSONA_REPLY)
-        return example(q, [], [], reply, "persona_uncovered", bot_profile=profile)
-
+        return self.keep_to_myself(rng, p, q, profile, personas.UNCOVERED_FACTS)
 
     def dropped(self, rng, p, attrs):
         """A usual persona question about a fact the profile leaves out: the wording
@@ -345,12 +352,8 @@ class Persona:
         asked = rng.choice([a for a in attrs if a != "name"])
         kept = [a for a in attrs if a != asked]
         profile = persona_profile(rng, p, kept)
-        q = self.vary(rng, rng.choice(personas.QUESTIONS[asked] + variety.EXTRA_PERSONA_QUESTIONS[asked]))
-        fk = rng.choice(sorted(k for k in personas.UNCOVERED_FACTS if k in kept))
-        fact = fill(rng.choice(personas.UNCOVERED_FACTS[fk]), v=p[fk])
-        cands = [fill(t, fact=fact) for t in personas.UNCOVERED_ANSWERS]
-        reply = choose_reply(rng, cands, [q], MIN_PERSONA_REPLY)
-        return example(q, [], [], reply, "persona_uncovered", bot_profile=profile)
+        q = self.ask(rng, asked)
+        return self.keep_to_myself(rng, p, q, profile, [k for k in personas.UNCOVERED_FACTS if k in kept])
 
 
 # --- memory -----------------------------------------------------------------------------
@@ -370,9 +373,6 @@ class Memory:
 
     def values(self, rng, kind):
         if self.fresh:
-            if kind == "pet":
-                k, m = rng.choice(memory.PET_KINDS)
-                return {"k": k, "m": m, "v": variety.pet_name(rng)}
             return variety.MEMORY_VALUES[kind](rng)
         return memory.FACTS[kind][0](rng)
 
@@ -523,6 +523,14 @@ def example(q, hist, know, reply, category, bot_profile="", user_profile=""):
         ex["user_profile"] = user_profile
     ex["response"] = reply
     return category, ex
+
+
+def open_answer(rng):
+    """An open_world question whose reply states the value in one of the answer shapes."""
+    ent, rel, q, know = open_world.draw(rng)
+    cands = [t.format(e=ent["name"], v=ent[rel]) for t in open_world.RELATIONS[rel][3]]
+    reply = choose_reply(rng, cands, [q], MIN_REPLY, [c[:-1] + "，资料里是这么写的。" for c in cands])
+    return example(q, [], know, reply, "knowledge_open")
 
 
 def open_quote(rng, pairs):
@@ -771,9 +779,8 @@ def main(argv=None):
     # no name can recall.
     fresh_quote, rej_fq = generate(random.Random(args.seed + 19), {"knowledge_quote": max(1, round(QUOTE_COUNT * args.scale))},
                                    {"knowledge_quote": avoiding(heldout, lambda r: (kn_f.quote if r.random() < 0.5 else open_quote)(r, pairs))})
-    open_maker = avoiding(heldout, lambda r: open_world.question(r, example, choose_reply, MIN_REPLY))
     open_rows, rej_o = generate(random.Random(args.seed + 18), {"knowledge_open": max(1, round(OPEN_COUNT * args.scale))},
-                                {"knowledge_open": open_maker})
+                                {"knowledge_open": avoiding(heldout, open_answer)})
 
     common = copy_characters()
     copy_rng = random.Random(args.seed + 13)

@@ -189,14 +189,11 @@ class BuildTest(unittest.TestCase):
             self.assertIn(ent["name"], q)
 
     def test_chinese_numerals(self):
-        from src.open_world import cn_int
         from src.variety import chinese_number
         cases = {0: "零", 7: "七", 10: "十", 13: "十三", 40: "四十", 101: "一百零一", 110: "一百一十",
                  269: "二百六十九", 1040: "一千零四十", 2005: "二千零五", 30000: "三万", 41100: "四万一千一百"}
         for n, want in cases.items():
-            self.assertEqual(cn_int(n), want, n)
-        for n in range(1, 100):
-            self.assertEqual(chinese_number(n), cn_int(n), n)
+            self.assertEqual(chinese_number(n), want, n)
 
     @staticmethod
     def _shares_value(clause, reply):

@@ -56,27 +56,9 @@ NAME_ORIGINS = ["山腰上的一片野杏林", "水面上常有的晨雾", "山�
 WHO = ["女士", "老先生", "年轻人", "老师傅", "退休教师", "木匠"]
 
 
-def cn_int(n):
-    """A non-negative integer below 100000 in Chinese numerals (三百零五, 一千零二十, 十七)."""
-    if n == 0:
-        return "零"
-    units = [(10000, "万"), (1000, "千"), (100, "百"), (10, "十"), (1, "")]
-    out, zero = "", False
-    for size, name in units:
-        d, n = divmod(n, size)
-        if d:
-            if zero and out:
-                out += "零"
-            out += ("" if (size == 10 and not out and d == 1) else V.CN_DIGITS[d]) + name
-            zero = False
-        elif out:
-            zero = True
-    return out
-
-
 def number(rng, lo, hi):
     n = rng.randint(lo, hi)
-    return cn_int(n) if rng.random() < 0.6 else str(n)
+    return V.chinese_number(n) if rng.random() < 0.6 else str(n)
 
 
 def name(rng, kind):
@@ -178,7 +160,7 @@ RELATIONS = {
         ["{e}整座用{v}建成。", "{e}全部用{v}建造。"],
         ["{e}是用什么建的？", "{e}用的什么材料？"],
         ["{e}是用{v}建的。", "它整座用{v}建成。"]),
-    "best_time": (lambda rng: rng.choice([lambda: f"{cn_int(rng.randint(1, 12))}月{rng.choice(MONTH_PARTS)}",
+    "best_time": (lambda rng: rng.choice([lambda: f"{V.chinese_number(rng.randint(1, 12))}月{rng.choice(MONTH_PARTS)}",
                                            lambda: rng.choice(SEASON_WORDS)])(),
         ["{v}去{e}，风景最好。", "{v}是去{e}最好的时候。", "想去{e}的话，{v}最合适。"],
         ["什么时候去{e}最好？", "{e}什么季节去好？"],
@@ -221,15 +203,6 @@ def entity(rng, kind=None):
     for rel in KINDS[kind]:
         ent[rel] = RELATIONS[rel][0](rng)
     return ent
-
-
-def question(rng, make_example, choose_reply, min_reply):
-    """One knowledge example (see `draw`); the reply states the value in one of the
-    answer shapes."""
-    ent, rel, q, know = draw(rng)
-    cands = [t.format(e=ent["name"], v=ent[rel]) for t in RELATIONS[rel][3]]
-    reply = choose_reply(rng, cands, [q], min_reply, [c[:-1] + "，资料里是这么写的。" for c in cands])
-    return make_example(q, [], know, reply, "knowledge_open")
 
 
 def draw(rng):

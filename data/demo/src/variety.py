@@ -10,6 +10,7 @@ afresh (many of them composed from characters, so that most occur once), and
 questions and statements get openers and tails the templates do not have.
 """
 
+from . import memory as M
 from . import personas as PS
 from . import pools as P
 
@@ -86,11 +87,21 @@ CN_DIGITS = "零一二三四五六七八九"
 
 
 def chinese_number(n):
-    """1..99 in Chinese numerals (二十六, 十七, 五十)."""
-    if n < 10:
-        return CN_DIGITS[n]
-    tens, ones = divmod(n, 10)
-    return ("" if tens == 1 else CN_DIGITS[tens]) + "十" + (CN_DIGITS[ones] if ones else "")
+    """A non-negative integer below 100000 in Chinese numerals (十七, 三百零五, 一千零二十)."""
+    if n == 0:
+        return "零"
+    units = [(10000, "万"), (1000, "千"), (100, "百"), (10, "十"), (1, "")]
+    out, zero = "", False
+    for size, name in units:
+        d, n = divmod(n, size)
+        if d:
+            if zero and out:
+                out += "零"
+            out += ("" if (size == 10 and not out and d == 1) else CN_DIGITS[d]) + name
+            zero = False
+        elif out:
+            zero = True
+    return out
 
 
 def person_name(rng):
@@ -152,7 +163,7 @@ MEMORY_VALUES = {
     "name": lambda rng: {"v": person_name(rng)},
     "city": lambda rng: {"v": city(rng)},
     "job": lambda rng: {"v": job(rng)},
-    "pet": None,   # needs the pet kinds of memory.py; see memory_value
+    "pet": lambda rng: dict(zip(("k", "m"), rng.choice(M.PET_KINDS)), v=pet_name(rng)),
     "food": lambda rng: {"v": food(rng)},
     "birthday": lambda rng: {"v": birthday(rng)},
     "major": lambda rng: {"v": major(rng)},
