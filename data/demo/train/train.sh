@@ -20,9 +20,10 @@ if [ ! -f "$RUN/tokenizer/spiece.model" ]; then
         --vocab-size 8000 --character-coverage 1.0
 fi
 
-# 3. The path to the current model (RUNS.md has every run, including the abandoned
-#    copy-first lineage probe-10m → model-9* → model-10/11/12, which copied random strings
-#    but stopped reading the question).
+# 3. The path to the current model: a fresh model with a copy circuit wired in before its
+#    first step (wire_copy_circuit.py), then the instruction mix (wired.toml). Earlier paths
+#    (the curriculum lineage model → model-2 → model-16, and the copy-first lineage) never
+#    copied a value on the held-out set; RUNS.md has them all.
 #    mimalloc keeps freed memory (about 15 % faster steps measured). A run's final
 #    model.safetensors marks it done; until then --resume continues it.
 export MIMALLOC_PURGE_DELAY=-1
@@ -32,43 +33,22 @@ run() {
     [ -f "$dir/model.safetensors" ] && return 0
     if [ -f "$dir/train_log.jsonl" ]; then "$BIN" train --resume "$dir"; else "$BIN" train "$@" --out "$dir"; fi
 }
-# run_until STEP DIR ARGS...: as run, but stops once DIR/checkpoint-STEP is written (runs
-# that were stopped by hand part-way through a one-cycle schedule).
-run_until() {
-    local step="$1" dir="$2"; shift 2
-    [ -d "$dir/checkpoint-$step" ] && return 0
-    run "$dir" "$@" &
-    local pid=$!
-    while [ ! -d "$dir/checkpoint-$step" ] && kill -0 "$pid" 2>/dev/null; do sleep 10; done
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    [ -d "$dir/checkpoint-$step" ]
-}
-# 3a. Pre-training and the main instruction mix (curriculum.toml: 100 + 1000 steps), then
-#     continue.toml, stopped at step 2800: reply forms chosen from the question, values
-#     from the prior (RUNS.md, 2026-11-29).
-run "$RUN/model" --config data/demo/train/curriculum.toml --tokenizer "$RUN/tokenizer"
-run_until 2800 "$RUN/model-2" --config data/demo/train/continue.toml --model "$RUN/model"
-# 3b. A previous-character head (head 0, offset -1) and a next-character head (head 1,
-#     offset +1) seeded in the encoder's position table (seed_position_heads.py; the
-#     fixtures venv has numpy and safetensors, fixtures/README.md).
-if [ ! -f "$RUN/start-13/model.safetensors" ]; then
-    mkdir -p "$RUN/start-13-in"
-    cp "$RUN/model-2/checkpoint-2800/"{config.json,model.safetensors} "$RUN/start-13-in/"
-    cp "$RUN/model-2/"{spiece.model,tokenizer_config.json,special_tokens_map.json} "$RUN/start-13-in/"
-    "${FIXTURES_PYTHON:-fixtures/.venv/bin/python}" data/demo/train/seed_position_heads.py "$RUN/start-13-in" "$RUN/start-13"
+# 3a. Fresh weights: one step at a learning rate of 1e-9 writes the initialised model.
+if [ ! -f "$RUN/init/model.safetensors" ]; then
+    "$BIN" train --init-config data/demo/train/model_config.json --tokenizer "$RUN/tokenizer" \
+        --train data/demo/build/sft_fresh_quote.jsonl --format dialogue --steps 1 --lr 1e-9 \
+        --batch-size 2 --max-encoder-length 192 --out "$RUN/init"
 fi
-# 3c. Persona and memory on invented values, with the copy warm-up (200 steps).
-#     (This machine's pm13 was started for 2000 steps and stopped after 200; model-16
-#     started from its checkpoint-200, so pm13 is not resumed once model-16 exists.)
-[ -f "$RUN/model-16/train_log.jsonl" ] || \
-    run "$RUN/pm13" --config data/demo/train/persona-memory.toml --model "$RUN/start-13"
-# 3d. Quoting replies about invented entities with the rest of the fresh mix.
-run "$RUN/model-16" --config data/demo/train/continue-fresh-quote.toml --model "$RUN/pm13"
+# 3b. The copy circuit (the fixtures venv has numpy and safetensors, fixtures/README.md).
+if [ ! -f "$RUN/start-w/model.safetensors" ]; then
+    "${FIXTURES_PYTHON:-fixtures/.venv/bin/python}" data/demo/train/wire_copy_circuit.py "$RUN/init" "$RUN/start-w"
+fi
+# 3c. The instruction mix with invented values, the main mix beside it.
+run "$RUN/wired" --config data/demo/train/wired.toml --model "$RUN/start-w"
 
 # 4. Evaluate (any checkpoint too: data/demo/train/eval_checkpoint.sh DIR), then ship:
 #    models/chatplug-demo/ (f16 weights, tokenizer, config).
-#    chatplug eval --model "$RUN/model-16" --data data/demo/eval/heldout.jsonl
-#    chatplug eval --model "$RUN/model-16" --data data/demo/eval/heldout.jsonl --no-knowledge
+#    chatplug eval --model "$RUN/wired" --data data/demo/eval/heldout.jsonl
+#    chatplug eval --model "$RUN/wired" --data data/demo/eval/heldout.jsonl --no-knowledge
 mkdir -p models/chatplug-demo
-cp "$RUN/model-16/"{config.json,model.safetensors,spiece.model,tokenizer_config.json,special_tokens_map.json} models/chatplug-demo/
+cp "$RUN/wired/"{config.json,model.safetensors,spiece.model,tokenizer_config.json,special_tokens_map.json} models/chatplug-demo/
