@@ -28,7 +28,7 @@ def main():
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("examples", type=Path, help="tokenized lines of `chatplug data prepare`")
     parser.add_argument("--tokenizer", type=Path, default=None, help="folder with spiece.model (default: the checkpoint's, else its parent's)")
-    parser.add_argument("--examples-shown", "--examples", dest="n", type=int, default=3)
+    parser.add_argument("--examples", dest="n", type=int, default=3, help="how many examples are shown")
     parser.add_argument("--layer", type=int, default=-1, help="decoder layer whose cross-attention is shown")
     parser.add_argument("--head", type=int, default=-1, help="head shown (-1: mean of the heads)")
     args = parser.parse_args()

@@ -59,11 +59,12 @@ def bucket(relative, bidirectional, buckets=32, max_distance=128):
     return out + np.where(n < exact, n, np.minimum(large, buckets - 1))
 
 
-def forward(w, config, source, decoder_input, cross=None):
-    """Logits (len(decoder_input), vocab) of a T5 reading `source` (one passage, or the
-    passages of a FiD example as a list of id lists: each encoded alone, then read side by
-    side). `cross`, when a list, receives each decoder layer's cross-attention weights
-    (heads, len(decoder_input), source positions)."""
+def forward(w, config, passages, decoder_input, cross=None):
+    """Logits (len(decoder_input), vocab) of a FiD T5 reading `passages` (id sequences, each
+    encoded alone, then read side by side). `cross`, when a list, receives each decoder
+    layer's cross-attention weights (heads, len(decoder_input), passage positions)."""
+    if config.get("feed_forward_proj", "gated-gelu") != "gated-gelu" or not config.get("tie_word_embeddings", True):
+        raise ValueError("t5_numpy.forward computes gated-GELU T5s with tied embeddings (the demo model's)")
     h, dk, d = config["num_heads"], config["d_kv"], config["d_model"]
 
     def norm(x, name):
@@ -100,7 +101,6 @@ def forward(w, config, source, decoder_input, cross=None):
             x = x + feed_forward(f"{p}.1.DenseReluDense", norm(x, f"{p}.1.layer_norm.weight"))
         return norm(x, "encoder.final_layer_norm.weight")
 
-    passages = source if len(source) and isinstance(source[0], (list, np.ndarray)) else [source]
     memory = np.concatenate([encode(np.asarray(p)) for p in passages])
     t = len(decoder_input)
     y = w["shared.weight"][decoder_input]

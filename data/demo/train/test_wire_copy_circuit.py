@@ -21,7 +21,7 @@ def copy_accuracy(weights, seed=7, strings=5, length=40):
     for _ in range(strings):
         text = rng.choice(np.arange(3, CONFIG["vocab_size"]), size=length, replace=False)
         source = np.concatenate([rng.choice(np.arange(3, CONFIG["vocab_size"]), size=10), text, [1]])
-        predicted = forward(weights, CONFIG, source, text[:-1]).argmax(-1)
+        predicted = forward(weights, CONFIG, [source], text[:-1]).argmax(-1)
         hits += int((predicted == text[1:]).sum())
         total += length - 1
     return hits / total
@@ -45,8 +45,8 @@ class WireCopyCircuitTest(unittest.TestCase):
                                    ("relative_attention_bias.weight", "q.weight", "k.weight", "v.weight", "o.weight")}
                          | {f"decoder.block.0.layer.1.EncDecAttention.{n}.weight" for n in "qkvo"})
         # Heads past --copy-heads keep their initialisation.
-        q = "decoder.block.0.layer.1.EncDecAttention.q.weight"
-        np.testing.assert_array_equal(self.fresh[q][32:], wired[q][32:])
+        q, rest = "decoder.block.0.layer.1.EncDecAttention.q.weight", 2 * CONFIG["d_kv"]
+        np.testing.assert_array_equal(self.fresh[q][rest:], wired[q][rest:])
         self.assertEqual(wired["encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"][1, 0], 8.0)
 
     def test_bad_options_are_refused(self):
