@@ -3,6 +3,10 @@
 # data, tokenizer, curriculum. Long: run it in the background; it resumes where it
 # stopped when started again (the run's checkpoints live in $RUN, outside git).
 #   bash data/demo/train/train.sh            # RUN defaults to ~/chatplug-runs/demo
+# When models/chatplug-demo exists, the run continues the shipped model (the machines
+# are wiped between sessions, so the shipped weights carry a run from one session to the
+# next); FROM_SCRATCH=1 rebuilds it from a fresh model instead. ship.sh puts a
+# checkpoint in models/chatplug-demo.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 RUN="${RUN:-$HOME/chatplug-runs/demo}"
@@ -13,6 +17,17 @@ mkdir -p "$RUN"
 [ -d data/demo/build/vendor ] || bash data/demo/fetch_packages.sh
 [ -f data/demo/build/sft_train.jsonl ] || python3 data/demo/build.py
 python3 data/demo/check_heldout.py
+
+# 2-3. Continue the shipped model on the same mix, with its own tokenizer. SEED picks the
+#    order of the examples (a new one each session; the model card lists them).
+if [ -f models/chatplug-demo/model.safetensors ] && [ -z "${FROM_SCRATCH:-}" ]; then
+    export MIMALLOC_PURGE_DELAY=-1
+    if [ -f "$RUN/continued/train_log.jsonl" ]; then
+        exec "$BIN" train --resume "$RUN/continued"
+    fi
+    exec "$BIN" train --config data/demo/train/continue-demo.toml --model models/chatplug-demo \
+        --seed "${SEED:-$(date +%Y%m%d)}" --out "$RUN/continued"
+fi
 
 # 2. The tokenizer: 8000 pieces (7635 of them single characters), every character kept.
 if [ ! -f "$RUN/tokenizer/spiece.model" ]; then
@@ -46,9 +61,8 @@ fi
 # 3c. The instruction mix with invented values, the main mix beside it.
 run "$RUN/wired" --config data/demo/train/wired.toml --model "$RUN/start-w"
 
-# 4. Evaluate (any checkpoint too: data/demo/train/eval_checkpoint.sh DIR), then ship:
-#    models/chatplug-demo/ (f16 weights, tokenizer, config).
+# 4. Evaluate (any checkpoint too: data/demo/train/eval_checkpoint.sh DIR), then ship
+#    one (f16 weights, tokenizer, config): data/demo/train/ship.sh DIR.
 #    chatplug eval --model "$RUN/wired" --data data/demo/eval/heldout.jsonl
 #    chatplug eval --model "$RUN/wired" --data data/demo/eval/heldout.jsonl --no-knowledge
-mkdir -p models/chatplug-demo
-cp "$RUN/wired/"{config.json,model.safetensors,spiece.model,tokenizer_config.json,special_tokens_map.json} models/chatplug-demo/
+bash data/demo/train/ship.sh "$RUN/wired"
