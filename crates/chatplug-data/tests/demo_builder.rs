@@ -2,7 +2,8 @@
 //! its own unit tests: determinism, the request shape `chatplug data` reads, the reply rules,
 //! that invented values stay invented and held-out strings stay out. The training recipe's
 //! scripts (`data/demo/train/`, numpy and safetensors from .ci/setup) keep theirs: the wired
-//! copy circuit copies before training. They run here so that `cargo test` (and CI) runs
+//! copy circuit copies before training. The hand-written knowledge set
+//! (`data/demo/eval/knowledge_b.jsonl`) passes its checker. They run here so that `cargo test` (and CI) runs
 //! them too.
 
 use std::path::Path;
@@ -32,4 +33,9 @@ fn demo_data_builder_tests_pass() {
 #[test]
 fn demo_training_script_tests_pass() {
     python_tests_pass("data/demo/train");
+}
+
+#[test]
+fn demo_eval_set_checks_pass() {
+    python_tests_pass("data/demo/eval");
 }

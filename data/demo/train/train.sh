@@ -25,8 +25,10 @@ if [ -f models/chatplug-demo/model.safetensors ] && [ -z "${FROM_SCRATCH:-}" ]; 
     if [ -f "$RUN/continued/train_log.jsonl" ]; then
         exec "$BIN" train --resume "$RUN/continued"
     fi
-    exec "$BIN" train --config data/demo/train/continue-demo.toml --model models/chatplug-demo \
+    [ -d "$RUN/continued" ] && { echo "$RUN/continued exists without a log; remove it" >&2; exit 1; }
+    "$BIN" train --config data/demo/train/continue-demo.toml --model models/chatplug-demo \
         --seed "${SEED:-$(date +%Y%m%d)}" --out "$RUN/continued"
+    exit 0   # then evaluate and ship by hand (step 4)
 fi
 
 # 2. The tokenizer: 8000 pieces (7635 of them single characters), every character kept.
@@ -58,11 +60,13 @@ fi
 if [ ! -f "$RUN/start-w/model.safetensors" ]; then
     "${FIXTURES_PYTHON:-fixtures/.venv/bin/python}" data/demo/train/wire_copy_circuit.py "$RUN/init" "$RUN/start-w"
 fi
-# 3c. The instruction mix with invented values, the main mix beside it.
+# 3c. The instruction mix with invented values, the main mix beside it: 2000 steps at a
+#     constant rate, then the anneal from the last checkpoint (f32) to a rate of 0.
 run "$RUN/wired" --config data/demo/train/wired.toml --model "$RUN/start-w"
+run "$RUN/anneal" --config data/demo/train/anneal.toml --model "$RUN/wired/checkpoint-2000" \
+    --tokenizer "$RUN/tokenizer"
 
 # 4. Evaluate (any checkpoint too: data/demo/train/eval_checkpoint.sh DIR), then ship
 #    one (f16 weights, tokenizer, config): data/demo/train/ship.sh DIR.
-#    chatplug eval --model "$RUN/wired" --data data/demo/eval/heldout.jsonl
-#    chatplug eval --model "$RUN/wired" --data data/demo/eval/heldout.jsonl --no-knowledge
-bash data/demo/train/ship.sh "$RUN/wired"
+#    python3 data/demo/train/card_tables.py --model "$RUN/anneal" (the model card's tables)
+bash data/demo/train/ship.sh "$RUN/anneal"
