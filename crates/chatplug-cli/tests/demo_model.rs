@@ -1,0 +1,141 @@
+//! The shipped demo model (`models/chatplug-demo`, issue 10): `chatplug eval` and
+//! `chatplug chat` load it when no model is named, and it keeps the held-out scores its
+//! model card (`models/chatplug-demo/README.md`) reports. Each floor is the measured value
+//! less a margin: decoding is deterministic, and the margin absorbs float differences
+//! between CPUs. A change to the prompt, the pipeline or the decoder that costs the model
+//! its answers fails here.
+
+#[allow(dead_code)]
+mod common;
+
+use std::process::{Command, Stdio};
+
+use common::root;
+use serde_json::Value;
+
+/// `chatplug ARGS` in the repository root in the default configuration: no model named,
+/// no `CHATPLUG_*` override from the environment of the test run.
+fn chatplug_default(args: &[&str], stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatplug"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CHATPLUG_") {
+            cmd.env_remove(key);
+        }
+    }
+    let mut child = cmd
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chatplug");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "chatplug {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// Runs `chatplug eval` over a data file; returns the summary and the predictions.
+fn eval(data: &str, extra: &[&str]) -> (Value, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("predictions.jsonl");
+    let mut args = vec!["eval", "--data", data, "--out", out_file.to_str().unwrap()];
+    args.extend(extra);
+    let out = chatplug_default(&args, "");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let summary = serde_json::from_str(stdout.lines().last().expect("a summary line")).unwrap();
+    let predictions = std::fs::read_to_string(&out_file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["prediction"].as_str().unwrap().to_string())
+        .collect();
+    (summary, predictions)
+}
+
+fn metric(summary: &Value, category: &str, key: &str) -> f64 {
+    summary["by_category"][category][key]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no {key} for {category} in {summary}"))
+}
+
+/// Whether a reply repeats one character or one two-character piece four times in a row
+/// (the loops of an undertrained copy circuit: `来来来来`, `资料资料资料资料`).
+fn loops(reply: &str) -> bool {
+    let chars: Vec<char> = reply.chars().collect();
+    (1..=2).any(|n| chars.windows(4 * n).any(|w| (1..4).all(|k| w[k * n..(k + 1) * n] == w[..n])))
+}
+
+/// No reply is empty, and at most `max_looping` loop.
+fn assert_replies_usable(predictions: &[String], max_looping: usize) {
+    assert!(predictions.iter().all(|r| !r.trim().is_empty()), "an empty reply");
+    let looping: Vec<&String> = predictions.iter().filter(|r| loops(r)).collect();
+    assert!(looping.len() <= max_looping, "{} looping replies: {looping:?}", looping.len());
+}
+
+#[test]
+fn the_loop_detector_finds_loops() {
+    assert!(loops("这个名就不上来来来来来来，很好听。"));
+    assert!(loops("根据资料资料资料资料，就好了。"));
+    assert!(!loops("是团子，你告诉过的。"));
+    assert!(!loops("哈哈哈，好的。"));
+}
+
+// The floors: the model card's values (f32, measured on this project's 2-core machine)
+// less a margin of about two items of the category: knowledge 6/61 answered, persona
+// 3/40, memory 8/40, chit-chat Distinct-2 0.124, knowledge_b 5/50, and 0/50 without
+// knowledge.
+const KNOWLEDGE_HIT_FLOOR: f64 = 0.065;
+const PERSONA_HIT_FLOOR: f64 = 0.025;
+const MEMORY_HIT_FLOOR: f64 = 0.15;
+const CHITCHAT_DISTINCT2_FLOOR: f64 = 0.10;
+const KNOWLEDGE_B_HIT_FLOOR: f64 = 0.06;
+/// Without its passages the model cannot know the invented values.
+const NO_KNOWLEDGE_HIT_CEILING: f64 = 0.04;
+/// Replies of the held-out set that loop: 5 of 202 measured (the model card says which);
+/// the issue wants none, so this may only fall.
+const LOOPING_REPLIES_CEILING: usize = 7;
+
+/// (category, metric, floor) on `data/demo/eval/heldout.jsonl` with its knowledge.
+const HELDOUT_FLOORS: &[(&str, &str, f64)] = &[
+    ("knowledge", "answer_hit", KNOWLEDGE_HIT_FLOOR),
+    ("persona", "answer_hit", PERSONA_HIT_FLOOR),
+    ("memory", "answer_hit", MEMORY_HIT_FLOOR),
+    ("chitchat", "distinct2", CHITCHAT_DISTINCT2_FLOOR),
+];
+
+#[test]
+fn the_held_out_scores_stay_at_the_model_cards_values() {
+    let (summary, predictions) = eval("data/demo/eval/heldout.jsonl", &[]);
+    assert_eq!(summary["items"], 202);
+    for &(category, key, floor) in HELDOUT_FLOORS {
+        let value = metric(&summary, category, key);
+        assert!(value >= floor, "{category} {key} {value:.3} fell under {floor}");
+    }
+    assert_replies_usable(&predictions, LOOPING_REPLIES_CEILING);
+}
+
+#[test]
+fn knowledge_questions_need_the_knowledge() {
+    let (with, _) = eval("data/demo/eval/knowledge_b.jsonl", &[]);
+    let (without, _) = eval("data/demo/eval/knowledge_b.jsonl", &["--no-knowledge"]);
+    let (with, without) = (metric(&with, "knowledge", "answer_hit"), metric(&without, "knowledge", "answer_hit"));
+    assert!(with >= KNOWLEDGE_B_HIT_FLOOR, "knowledge_b answer hit {with:.3} fell under {KNOWLEDGE_B_HIT_FLOOR}");
+    assert!(without <= NO_KNOWLEDGE_HIT_CEILING, "without knowledge the answer hit is {without:.3}");
+}
+
+#[test]
+fn the_readme_conversation_runs_on_the_demo_model() {
+    let script = std::fs::read_to_string(root().join("examples/demo/conversation.txt")).unwrap();
+    let out = chatplug_default(&["chat"], &script);
+    let transcript = String::from_utf8(out.stdout).unwrap();
+    let replies: Vec<String> = transcript
+        .lines()
+        .filter_map(|l| l.strip_prefix("机器人> "))
+        .map(str::to_string)
+        .collect();
+    let questions = script.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
+    assert_eq!(replies.len(), questions, "one reply a question:\n{transcript}");
+    assert_replies_usable(&replies, replies.len());
+}
