@@ -277,8 +277,11 @@ fn bad_data_and_predictions_are_errors_naming_file_line_and_field() {
         ""
     ))
     .contains("--limit"));
-    // A model run and --predictions exclude each other; one of them is needed.
-    assert!(stderr(&chatplug(&["eval", "--data", &good], "")).contains("--model"));
+    // A model run and --predictions exclude each other (without either, the demo model
+    // runs: tests/demo_model.rs).
+    let predictions = write("both.jsonl", "{\"id\": \"a\", \"prediction\": \"x\"}\n");
+    let err = stderr(&chatplug(&["eval", "--data", &good, "--predictions", &predictions, "--model", MODEL], ""));
+    assert!(err.contains("--predictions") && err.contains("--model"), "{err}");
     assert!(stderr(&chatplug(
         &[
             "eval",
