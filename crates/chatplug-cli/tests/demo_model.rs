@@ -8,31 +8,20 @@
 #[allow(dead_code)]
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::root;
+use common::{root, run_in_root};
 use serde_json::Value;
 
 /// `chatplug ARGS` in the repository root in the default configuration: no model named,
 /// no `CHATPLUG_*` override from the environment of the test run.
 fn chatplug_default(args: &[&str], stdin: &str) -> std::process::Output {
-    use std::io::Write;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatplug"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("CHATPLUG_") {
-            cmd.env_remove(key);
-        }
+    cmd.args(args);
+    for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("CHATPLUG_")) {
+        cmd.env_remove(key);
     }
-    let mut child = cmd
-        .args(args)
-        .current_dir(root())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start chatplug");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_in_root(cmd, stdin);
     assert!(out.status.success(), "chatplug {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     out
 }

@@ -3,8 +3,8 @@
 //! that invented values stay invented and held-out strings stay out. The training recipe's
 //! scripts (`data/demo/train/`, numpy and safetensors from .ci/setup) keep theirs: the wired
 //! copy circuit copies before training. The hand-written knowledge set
-//! (`data/demo/eval/knowledge_b.jsonl`) passes its checker. They run here so that `cargo test` (and CI) runs
-//! them too.
+//! (`data/demo/eval/knowledge_b.jsonl`) passes its checker. They run here so that
+//! `cargo test` (and CI) runs them too.
 
 use std::path::Path;
 use std::process::Command;

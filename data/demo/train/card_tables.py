@@ -48,8 +48,10 @@ def cell(value, key):
         return "–"
     if key == "items":
         return str(value)
-    if key.startswith("latency") or key == "reply_len":
-        return f"{value:.1f}" if key == "reply_len" else f"{value:.0f}"
+    if key == "reply_len":
+        return f"{value:.1f}"
+    if key.startswith("latency"):
+        return f"{value:.0f}"
     return f"{value:.3f}"
 
 

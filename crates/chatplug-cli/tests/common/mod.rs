@@ -19,12 +19,18 @@ pub fn chatplug(args: &[&str], stdin: &str) -> Output {
 /// [`chatplug`] with extra environment variables (`CHATPLUG_*` option overrides).
 #[allow(dead_code)] // not every test binary uses it
 pub fn chatplug_with_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chatplug"))
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatplug"));
+    cmd.args(args)
         .envs(env.iter().copied())
-        .current_dir(root())
         // Short replies keep the random models quick; also exercises environment overrides.
-        .env("CHATPLUG_CORE_CHAT_GENERATE_CONFIG__MAX_LENGTH", "20")
+        .env("CHATPLUG_CORE_CHAT_GENERATE_CONFIG__MAX_LENGTH", "20");
+    run_in_root(cmd, stdin)
+}
+
+/// Runs `cmd` in the repository root with `stdin` as standard input, capturing its output.
+pub fn run_in_root(mut cmd: Command, stdin: &str) -> Output {
+    let mut child = cmd
+        .current_dir(root())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
