@@ -57,6 +57,10 @@ OPEN_COUNT = 15000
 COMMON_ALPHABET = 300
 # sft_copy_warmup.jsonl: copy questions with short inputs and long copied replies.
 WARMUP_COUNT = 30000
+# sft_chat.jsonl: more empathy and chit-chat draws (half each), for mixes that want more of
+# them than the main mix's 2,400 against its 7,200 declining replies (train/RUNS.md,
+# "sixth session"). Drawn last, from its own seed, so the other files keep their bytes.
+CHAT_COUNT = 6000
 ENTITIES_PER_FAMILY = 500
 SONGCI_SAMPLE = 4000   # of ~21k Song ci; classical poems are a seasoning, not the bulk
 SYNTH_PERSONAS = 900
@@ -851,6 +855,11 @@ def main(argv=None):
         for t in lines:
             f.write(t.replace("\n", " ") + "\n")
 
+    chat, rej_c = generate(random.Random(args.seed + 21),
+                           {c: max(1, round(CHAT_COUNT * args.scale / 2)) for c in ("empathy", "chitchat")},
+                           {c: avoiding(heldout, makers[c]) for c in ("empathy", "chitchat")})
+    write_jsonl(out / "sft_chat.jsonl", chat)
+
     # Stats.
     def tally(rows):
         c = {}
@@ -875,6 +884,7 @@ def main(argv=None):
         "quote_rejected_draws": rej_q.get("knowledge_quote", 0),
         "fresh_train": tally(fresh_train), "fresh_valid_examples": len(fresh_valid),
         "fresh_quote_examples": len(fresh_quote), "fresh_quote_rejected_draws": rej_fq.get("knowledge_quote", 0),
+        "chat": tally(chat), "chat_rejected_draws": dict(sorted(rej_c.items())),
         "open_examples": len(open_rows), "open_rejected_draws": rej_o.get("knowledge_open", 0),
         "fresh_rejected_draws": {"train": dict(sorted(rej_ft.items())), "valid": dict(sorted(rej_fv.items()))},
         "rejected_draws": {"train": dict(sorted(rej_t.items())), "valid": dict(sorted(rej_v.items()))},

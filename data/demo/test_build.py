@@ -48,7 +48,7 @@ class BuildTest(unittest.TestCase):
     def test_same_bytes_every_run(self):
         for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_quote.jsonl", "sft_copy.jsonl", "sft_copy_common.jsonl",
                      "sft_fresh_train.jsonl", "sft_fresh_valid.jsonl", "sft_fresh_quote.jsonl", "sft_open.jsonl",
-                     "documents.txt",
+                     "sft_chat.jsonl", "documents.txt",
                      "tokenizer_corpus.txt",
                      "stats.json"):
             self.assertEqual((self.a / name).read_bytes(), (self.b / name).read_bytes(), name)
@@ -161,6 +161,20 @@ class BuildTest(unittest.TestCase):
         self.assertGreater(len(asked), 10)
         outside = [r for r in asked if not any(v in r["response"] for v in fixed)]
         self.assertGreater(len(outside) / len(asked), 0.5)
+
+    def test_chat_file_is_empathy_and_chitchat_in_halves(self):
+        rows = [json.loads(l) for l in open(Path(self.tmp.name) / "c" / "sft_chat.jsonl", encoding="utf-8")]
+        cats = {}
+        for r in rows:
+            cats[r["category"]] = cats.get(r["category"], 0) + 1
+            self.assertNotIn("knowledge", r)
+            self.assertNotIn("bot_profile", r)
+        self.assertEqual(set(cats), {"empathy", "chitchat"})
+        self.assertEqual(cats["empathy"], cats["chitchat"])
+        # Not the main mix's lines again: its own draws (other histories and openers).
+        main = {json.dumps(r, ensure_ascii=False) for r in self.fresh if r["category"] in ("empathy", "chitchat")}
+        same = sum(json.dumps(r, ensure_ascii=False) in main for r in rows)
+        self.assertLess(same, len(rows) * 0.9)
 
     def test_draws_with_a_heldout_string_are_drawn_again(self):
         import build
