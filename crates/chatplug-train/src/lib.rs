@@ -13,6 +13,7 @@ pub mod data;
 pub mod error;
 pub mod examples;
 pub mod fused;
+pub mod fused_attention;
 pub mod log;
 pub mod model;
 pub mod ops;

@@ -4,6 +4,8 @@
 //! Same numerics as the engine's inference model (`chatplug_model::FidT5`), which is
 //! optimised for decoding one token at a time and has no backward.
 
+use std::sync::Arc;
+
 use candle_core::{Device, Tensor};
 use chatplug_model::config::Activation;
 use chatplug_model::T5Config;
@@ -11,6 +13,7 @@ use rand::Rng;
 
 use crate::batch::{FidBatch, MASKED};
 use crate::error::Result;
+use crate::fused_attention::Attention;
 use crate::ops::{self, Dropout};
 use crate::params::Parameters;
 
@@ -52,17 +55,24 @@ impl<'p> FidT5Train<'p> {
         let d = c.d_model;
         let shared = self.p("shared.weight");
 
+        // Without dropout on the attention weights, each attention is one fused node
+        // (`fused_attention`); with it, the composite graph applies the dropout in between.
+        let fused = dropout.as_ref().is_none_or(|d| d.p <= 0.0) && ops::fusable(&[shared]);
+
         // Encoder over every passage of every example at once.
         let len = batch.passage_len;
-        let enc_bias = self
-            .position_bias("encoder.block.0.layer.0.SelfAttention", len, len, true)?
-            .broadcast_add(&batch.encoder_mask)?; // (rows, heads, len, len)
+        let enc_terms = ScoreTerms {
+            position: Some(self.position_bias("encoder.block.0.layer.0.SelfAttention", len, len, true)?.contiguous()?),
+            key_mask: Some(batch.encoder_mask.clone()),
+            causal: None,
+        }
+        .prepared(fused)?;
         let mut hidden = embed(shared, &batch.encoder_ids)?;
         hidden = drop(&mut dropout, hidden)?;
         for i in 0..c.num_layers {
             let p = format!("encoder.block.{i}.layer");
             let normed = ops::rms_norm(&hidden, self.p(&format!("{p}.0.layer_norm.weight")), c.layer_norm_epsilon)?;
-            let attn = self.attention(&format!("{p}.0.SelfAttention"), &normed, &normed, &enc_bias, &mut dropout)?;
+            let attn = self.attention(&format!("{p}.0.SelfAttention"), &normed, &normed, &enc_terms, &mut dropout)?;
             hidden = (hidden + drop(&mut dropout, attn)?)?;
             let normed = ops::rms_norm(&hidden, self.p(&format!("{p}.1.layer_norm.weight")), c.layer_norm_epsilon)?;
             let ff = self.feed_forward(&format!("{p}.1.DenseReluDense"), &normed, &mut dropout)?;
@@ -79,19 +89,23 @@ impl<'p> FidT5Train<'p> {
             .flat_map(|q| (0..t).map(move |k| if k > q { MASKED } else { 0.0 }))
             .collect();
         let causal = Tensor::from_vec(causal, (1, 1, t, t), &self.device)?;
-        let self_bias = self
-            .position_bias("decoder.block.0.layer.0.SelfAttention", t, t, false)?
-            .broadcast_add(&causal)?;
+        let self_terms = ScoreTerms {
+            position: Some(self.position_bias("decoder.block.0.layer.0.SelfAttention", t, t, false)?.contiguous()?),
+            key_mask: None,
+            causal: Some(causal),
+        }
+        .prepared(fused)?;
+        let cross_terms = ScoreTerms { position: None, key_mask: Some(batch.cross_mask.clone()), causal: None }.prepared(fused)?;
         let mut hidden = embed(shared, &batch.decoder_ids)?;
         hidden = drop(&mut dropout, hidden)?;
         for i in 0..c.num_decoder_layers {
             let p = format!("decoder.block.{i}.layer");
             let eps = c.layer_norm_epsilon;
             let normed = ops::rms_norm(&hidden, self.p(&format!("{p}.0.layer_norm.weight")), eps)?;
-            let attn = self.attention(&format!("{p}.0.SelfAttention"), &normed, &normed, &self_bias, &mut dropout)?;
+            let attn = self.attention(&format!("{p}.0.SelfAttention"), &normed, &normed, &self_terms, &mut dropout)?;
             hidden = (hidden + drop(&mut dropout, attn)?)?;
             let normed = ops::rms_norm(&hidden, self.p(&format!("{p}.1.layer_norm.weight")), eps)?;
-            let cross = self.attention(&format!("{p}.1.EncDecAttention"), &normed, &memory, &batch.cross_mask, &mut dropout)?;
+            let cross = self.attention(&format!("{p}.1.EncDecAttention"), &normed, &memory, &cross_terms, &mut dropout)?;
             hidden = (hidden + drop(&mut dropout, cross)?)?;
             let normed = ops::rms_norm(&hidden, self.p(&format!("{p}.2.layer_norm.weight")), eps)?;
             let ff = self.feed_forward(&format!("{p}.2.DenseReluDense"), &normed, &mut dropout)?;
@@ -122,31 +136,46 @@ impl<'p> FidT5Train<'p> {
             .unsqueeze(0)?)
     }
 
-    /// T5 attention without score scaling: `softmax(q kᵀ + bias) v`, then `o`.
+    /// T5 attention without score scaling: `softmax(q kᵀ + terms) v`, then `o`.
     fn attention<R: Rng>(
         &self,
         prefix: &str,
         x: &Tensor,
         memory: &Tensor,
-        bias: &Tensor,
+        terms: &PreparedTerms,
         dropout: &mut MaybeDropout<'_, R>,
     ) -> Result<Tensor> {
         let c = self.config;
         let (b, q_len, _) = x.dims3()?;
         let k_len = memory.dim(1)?;
-        let heads = |t: Tensor, len: usize| -> candle_core::Result<Tensor> {
-            t.reshape((b, len, c.num_heads, c.d_kv))?.transpose(1, 2)?.contiguous()
+        let q = ops::linear(x, self.p(&format!("{prefix}.q.weight")))?;
+        let out = match terms {
+            PreparedTerms::Fused { position, key_mask, causal } => {
+                // Keys and values in one product: (b, k_len, 2·inner).
+                let wkv = Tensor::cat(&[self.p(&format!("{prefix}.k.weight")), self.p(&format!("{prefix}.v.weight"))], 0)?;
+                let kv = ops::linear(memory, &wkv)?;
+                let op = Attention::new(c.num_heads, c.d_kv, key_mask.clone(), *causal);
+                match position {
+                    Some(position) => q.apply_op3(&kv, position, op)?,
+                    None => q.apply_op2(&kv, op)?,
+                }
+            }
+            PreparedTerms::Summed(bias) => {
+                let heads = |t: Tensor, len: usize| -> candle_core::Result<Tensor> {
+                    t.reshape((b, len, c.num_heads, c.d_kv))?.transpose(1, 2)?.contiguous()
+                };
+                let q = heads(q, q_len)?;
+                let k = heads(ops::linear(memory, self.p(&format!("{prefix}.k.weight")))?, k_len)?;
+                let v = heads(ops::linear(memory, self.p(&format!("{prefix}.v.weight")))?, k_len)?;
+                let scores = q.matmul(&k.t()?.contiguous()?)?.broadcast_add(bias)?;
+                let weights = drop(dropout, ops::softmax(&scores)?)?;
+                weights
+                    .matmul(&v)? // (b, heads, q_len, d_kv)
+                    .transpose(1, 2)?
+                    .contiguous()?
+                    .reshape((b, q_len, c.inner_dim()))?
+            }
         };
-        let q = heads(ops::linear(x, self.p(&format!("{prefix}.q.weight")))?, q_len)?;
-        let k = heads(ops::linear(memory, self.p(&format!("{prefix}.k.weight")))?, k_len)?;
-        let v = heads(ops::linear(memory, self.p(&format!("{prefix}.v.weight")))?, k_len)?;
-        let scores = q.matmul(&k.t()?.contiguous()?)?.broadcast_add(bias)?;
-        let weights = drop(dropout, ops::softmax(&scores)?)?;
-        let out = weights
-            .matmul(&v)? // (b, heads, q_len, d_kv)
-            .transpose(1, 2)?
-            .contiguous()?
-            .reshape((b, q_len, c.inner_dim()))?;
         Ok(ops::linear(&out, self.p(&format!("{prefix}.o.weight")))?)
     }
 
@@ -180,5 +209,51 @@ fn activate(x: &Tensor, activation: Activation) -> candle_core::Result<Tensor> {
         Activation::GeluErf => x.gelu_erf(),
         Activation::GeluTanh => ops::gelu_tanh(x),
         Activation::Silu => x.silu(),
+    }
+}
+
+/// What one kind of attention adds to its scores, before either path is chosen.
+struct ScoreTerms {
+    /// (1, heads, q_len, k_len) relative position bias, contiguous.
+    position: Option<Tensor>,
+    /// (rows, 1, 1, k_len) padding over the keys, 0 or `MASKED`.
+    key_mask: Option<Tensor>,
+    /// (1, 1, t, t) causal mask of the decoder's self-attention.
+    causal: Option<Tensor>,
+}
+
+/// The terms as the chosen path takes them.
+enum PreparedTerms {
+    /// Separate, for `fused_attention::Attention`.
+    Fused { position: Option<Tensor>, key_mask: Option<Arc<Vec<f32>>>, causal: bool },
+    /// Summed into one tensor that broadcasts over the scores (bias first, then the mask,
+    /// as HF adds them).
+    Summed(Tensor),
+}
+
+impl ScoreTerms {
+    fn prepared(self, fused: bool) -> candle_core::Result<PreparedTerms> {
+        if fused {
+            return Ok(PreparedTerms::Fused {
+                position: self.position,
+                key_mask: match self.key_mask {
+                    Some(mask) => Some(Arc::new(mask.flatten_all()?.to_vec1::<f32>()?)),
+                    None => None,
+                },
+                causal: self.causal.is_some(),
+            });
+        }
+        let mask = match (self.key_mask, self.causal) {
+            (Some(mask), None) => Some(mask),
+            (None, Some(causal)) => Some(causal),
+            (None, None) => None,
+            (Some(_), Some(_)) => candle_core::bail!("an attention has either a key mask or a causal mask"),
+        };
+        Ok(PreparedTerms::Summed(match (self.position, mask) {
+            (Some(position), Some(mask)) => position.broadcast_add(&mask)?,
+            (Some(position), None) => position,
+            (None, Some(mask)) => mask,
+            (None, None) => candle_core::bail!("an attention without position bias or mask"),
+        }))
     }
 }

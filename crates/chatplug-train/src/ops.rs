@@ -11,7 +11,7 @@ use rand::Rng;
 use crate::fused;
 
 /// Whether the fused CPU kernels apply: f32 tensors on the CPU.
-fn fusable(tensors: &[&Tensor]) -> bool {
+pub fn fusable(tensors: &[&Tensor]) -> bool {
     tensors.iter().all(|t| matches!(t.device(), Device::Cpu) && t.dtype() == DType::F32)
 }
 

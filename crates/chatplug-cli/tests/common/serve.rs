@@ -20,16 +20,32 @@ pub struct Serve {
 }
 
 impl Serve {
-    /// Starts it with `data_dir` and extra environment variables; waits until it
-    /// reports the address it listens on (it binds port 0: no port race).
+    /// Starts it on the tiny test model with `data_dir` and extra environment variables;
+    /// waits until it reports the address it listens on (it binds port 0: no port race).
     pub fn start(data_dir: &Path, env: &[(&str, &str)]) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chatplug"))
-            .args(["serve", "--model", MODEL, "--bind", "127.0.0.1:0", "--data-dir"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatplug"));
+        cmd.args(["serve", "--model", MODEL]).envs(env.iter().copied());
+        Serve::spawn(cmd, data_dir)
+    }
+
+    /// Starts it as a user would: no model named (the demo model) and no `CHATPLUG_*`
+    /// setting from the test run's environment.
+    pub fn start_default(data_dir: &Path) -> Serve {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatplug"));
+        cmd.arg("serve");
+        for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("CHATPLUG_")) {
+            cmd.env_remove(key);
+        }
+        Serve::spawn(cmd, data_dir)
+    }
+
+    fn spawn(mut cmd: Command, data_dir: &Path) -> Serve {
+        let mut child = cmd
+            .args(["--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .current_dir(root())
             // Request lines would flood the test output (the load test makes thousands).
             .env("CHATPLUG_LOG", "warn")
-            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
