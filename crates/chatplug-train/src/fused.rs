@@ -7,12 +7,15 @@
 //! each norm or softmax is 5–8 passes over memory each way. The ops here do one pass
 //! forward and one backward, with the derivative written out, and compute in f32 in the
 //! order of the composite graph's arithmetic (the PyTorch parity tests guard them).
+//! The linear map is one node instead of four (`Linear`); attention is one node too
+//! (`fused_attention`).
 //!
 //! Every op takes contiguous f32 CPU tensors; `ops` routes other devices and dtypes to the
 //! composite graph.
 
 use candle_core::backend::BackendStorage;
 use candle_core::{bail, CpuStorage, CustomOp1, CustomOp2, Device, Layout, Result, Shape, Storage, Tensor};
+use gemm::{gemm, Parallelism};
 use chatplug_model::kernels::{fast_tanh, gelu_new as gelu, GELU_CUBIC as CUBIC, GELU_SQRT_2_OVER_PI as SQRT_2_OVER_PI};
 use rayon::prelude::*;
 
@@ -52,6 +55,103 @@ fn with_values<R>(tensors: &[&Tensor], op: &str, f: impl FnOnce(&[&[f32]]) -> Re
 
 fn cpu_tensor(values: Vec<f32>, shape: &Shape) -> Result<Tensor> {
     Tensor::from_vec(values, shape, &Device::Cpu)
+}
+
+/// A row-major matrix view: (pointer, row stride, column stride), in values.
+pub(crate) type View<P> = (P, usize, usize);
+
+/// `dst = lhs · rhs` for lhs (m, k), rhs (k, n), dst (m, n), with the `gemm` crate (what
+/// candle's matmul calls).
+///
+/// # Safety
+/// Every view must lie inside its buffer, and nothing else may touch `dst`'s elements
+/// meanwhile.
+pub(crate) unsafe fn matmul(m: usize, n: usize, k: usize, dst: View<*mut f32>, lhs: View<*const f32>, rhs: View<*const f32>, threads: usize) {
+    let parallelism = if threads > 1 { Parallelism::Rayon(threads) } else { Parallelism::None };
+    // gemm takes (column stride, row stride); dst = 0·dst + 1·lhs·rhs.
+    gemm(
+        m,
+        n,
+        k,
+        dst.0,
+        dst.2 as isize,
+        dst.1 as isize,
+        false,
+        lhs.0,
+        lhs.2 as isize,
+        lhs.1 as isize,
+        rhs.0,
+        rhs.2 as isize,
+        rhs.1 as isize,
+        0.0,
+        1.0,
+        false,
+        false,
+        false,
+        parallelism,
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Linear map
+
+/// `x wᵀ` over the last dimension of `x` (any rank ≥ 2), `w` as stored: (out, in). One
+/// graph node where the composite `reshape · matmul(w.t()) · reshape` is four, and candle's
+/// backward adds each node's gradient into a fresh zero tensor: two passes over the
+/// activations and their memset saved a linear map.
+pub struct Linear;
+
+impl Linear {
+    fn sizes(x: &[usize], w: &[usize]) -> Result<(usize, usize, usize)> {
+        let (&[out, inp], Some(&last)) = (w, x.last()) else {
+            bail!("fused-linear: weight {w:?} and input {x:?}");
+        };
+        if last != inp || x.len() < 2 {
+            bail!("fused-linear: input {x:?} for a weight of {w:?}");
+        }
+        Ok((x.iter().product::<usize>() / inp.max(1), out, inp))
+    }
+}
+
+impl CustomOp2 for Linear {
+    fn name(&self) -> &'static str {
+        "fused-linear"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (rows, out, inp) = Linear::sizes(l1.dims(), l2.dims())?;
+        let x = values(s1, l1, self.name())?;
+        let w = values(s2, l2, self.name())?;
+        let mut y = vec![0f32; rows * out];
+        // SAFETY: the views cover exactly x (rows, in), wᵀ (in, out) and y (rows, out).
+        unsafe { matmul(rows, out, inp, (y.as_mut_ptr(), out, 1), (x.as_ptr(), inp, 1), (w.as_ptr(), 1, inp), threads()) };
+        let mut dims = l1.dims().to_vec();
+        *dims.last_mut().unwrap() = out;
+        Ok((CpuStorage::F32(y), Shape::from(dims)))
+    }
+
+    /// `dx = g w`, `dw = gᵀ x`.
+    fn bwd(&self, x: &Tensor, w: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let (rows, out, inp) = Linear::sizes(x.dims(), w.dims())?;
+        let (dx, dw) = with_values(&[x, w, grad], self.name(), |v| {
+            let (x, w, g) = (v[0], v[1], v[2]);
+            let mut dx = vec![0f32; rows * inp];
+            let mut dw = vec![0f32; out * inp];
+            // SAFETY: the views cover exactly g (rows, out), w (out, in), gᵀ (out, rows),
+            // x (rows, in) and the two outputs.
+            unsafe {
+                matmul(rows, inp, out, (dx.as_mut_ptr(), inp, 1), (g.as_ptr(), out, 1), (w.as_ptr(), inp, 1), threads());
+                matmul(out, inp, rows, (dw.as_mut_ptr(), inp, 1), (g.as_ptr(), 1, out), (x.as_ptr(), inp, 1), threads());
+            }
+            Ok((dx, dw))
+        })?;
+        Ok((Some(cpu_tensor(dx, x.shape())?), Some(cpu_tensor(dw, w.shape())?)))
+    }
+}
+
+/// Threads for one matrix product: candle's setting, as its own matmul uses.
+fn threads() -> usize {
+    candle_core::utils::get_num_threads()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -320,6 +420,25 @@ pub(crate) mod tests {
             let diff = max_diff(a, b);
             assert!(diff < tol * scale, "gradient of input {i} differs by {diff} (scale {scale})");
         }
+    }
+
+    #[test]
+    fn linear_equals_the_composite_graph() {
+        // Rank 3 input, odd sizes.
+        let x = randn(&[3, 37, 19], 1.0);
+        let w = randn(&[23, 19], 1.0);
+        check(
+            &[x, w],
+            |t| t[0].apply_op2(&t[1], Linear).unwrap(),
+            |t| t[0].reshape((3 * 37, 19)).unwrap().matmul(&t[1].t().unwrap()).unwrap().reshape((3, 37, 23)).unwrap(),
+            1e-5,
+        );
+        let err = Tensor::zeros((2, 5), candle_core::DType::F32, &Device::Cpu)
+            .unwrap()
+            .apply_op2(&Tensor::zeros((3, 4), candle_core::DType::F32, &Device::Cpu).unwrap(), Linear)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("input [2, 5] for a weight of [3, 4]"), "{err}");
     }
 
     #[test]

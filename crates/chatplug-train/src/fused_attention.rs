@@ -22,10 +22,10 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::backend::BackendStorage;
 use candle_core::{bail, CpuStorage, CustomOp2, CustomOp3, Device, Layout, Result, Shape, Tensor};
-use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
 use crate::batch::MASKED;
+use crate::fused::{self, View};
 
 /// Attention over heads; `apply_op3(q, kv, position_bias)` or, without a learnt bias,
 /// `apply_op2(q, kv)`.
@@ -82,34 +82,12 @@ impl Shared {
     }
 }
 
-/// `dst = lhs · rhs` for row-major views given as (pointer, row stride, column stride):
-/// lhs (m, k), rhs (k, n), dst (m, n). Single-threaded: the callers are parallel tasks.
+/// `dst = lhs · rhs` on one thread: the callers are parallel tasks.
 ///
 /// # Safety
-/// Every view must lie inside its buffer, and no other task may touch `dst`'s elements.
-#[allow(clippy::too_many_arguments)]
-unsafe fn matmul(m: usize, n: usize, k: usize, dst: (*mut f32, usize, usize), lhs: (*const f32, usize, usize), rhs: (*const f32, usize, usize)) {
-    gemm(
-        m,
-        n,
-        k,
-        dst.0,
-        dst.2 as isize,
-        dst.1 as isize,
-        false,
-        lhs.0,
-        lhs.2 as isize,
-        lhs.1 as isize,
-        rhs.0,
-        rhs.2 as isize,
-        rhs.1 as isize,
-        0.0,
-        1.0,
-        false,
-        false,
-        false,
-        Parallelism::None,
-    )
+/// As `fused::matmul`.
+unsafe fn matmul(m: usize, n: usize, k: usize, dst: View<*mut f32>, lhs: View<*const f32>, rhs: View<*const f32>) {
+    fused::matmul(m, n, k, dst, lhs, rhs, 1)
 }
 
 fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> Result<&'a [f32]> {

@@ -17,6 +17,9 @@ pub fn fusable(tensors: &[&Tensor]) -> bool {
 
 /// `x @ w^T` over the last dimension of `x` (any rank ≥ 2), `w` as stored: (out, in).
 pub fn linear(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
+    if fusable(&[x, w]) {
+        return x.contiguous()?.apply_op2(&w.contiguous()?, fused::Linear);
+    }
     let dims = x.dims().to_vec();
     let in_dim = dims[dims.len() - 1];
     let rows = x.elem_count() / in_dim;
