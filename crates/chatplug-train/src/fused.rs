@@ -29,7 +29,7 @@ fn rows_per_task(width: usize) -> usize {
 }
 
 /// The f32 values behind a contiguous CPU layout.
-fn values<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
+pub(crate) fn values<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
     let CpuStorage::F32(all) = storage else {
         bail!("{op}: expected f32 values, got {:?}", storage.dtype());
     };

@@ -90,16 +90,6 @@ unsafe fn matmul(m: usize, n: usize, k: usize, dst: View<*mut f32>, lhs: View<*c
     fused::matmul(m, n, k, dst, lhs, rhs, 1)
 }
 
-fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> Result<&'a [f32]> {
-    let CpuStorage::F32(all) = storage else {
-        bail!("fused-attention: {what}: expected f32 values, got {:?}", storage.dtype());
-    };
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&all[start..end]),
-        None => bail!("fused-attention: {what}: expected a contiguous tensor"),
-    }
-}
-
 impl Attention {
     fn dims(&self, q: &Layout, kv: &Layout, bias: Option<&Layout>) -> Result<Dims> {
         let (&[batch, q_len, q_width], &[kv_batch, k_len, kv_width]) = (q.dims(), kv.dims()) else {
@@ -213,9 +203,9 @@ impl Attention {
 
     fn run(&self, q: (&CpuStorage, &Layout), kv: (&CpuStorage, &Layout), bias: Option<(&CpuStorage, &Layout)>) -> Result<(CpuStorage, Shape)> {
         let d = self.dims(q.1, kv.1, bias.map(|b| b.1))?;
-        let qv = contiguous(q.0, q.1, "q")?;
-        let kvv = contiguous(kv.0, kv.1, "kv")?;
-        let bv = bias.map(|(s, l)| contiguous(s, l, "bias")).transpose()?;
+        let qv = fused::values(q.0, q.1, "fused-attention q")?;
+        let kvv = fused::values(kv.0, kv.1, "fused-attention kv")?;
+        let bv = bias.map(|(s, l)| fused::values(s, l, "fused-attention bias")).transpose()?;
         let (out, probs) = self.forward(d, qv, kvv, bv);
         *self.probs.lock().unwrap() = Some(Arc::new(probs));
         Ok((CpuStorage::F32(out), Shape::from((d.batch, d.q_len, d.inner()))))
@@ -240,12 +230,12 @@ impl Attention {
             None => None,
         };
         let d = self.dims(ql, kvl, bias_parts.map(|b| b.1))?;
-        let (qv, kvv, gv) = (contiguous(qs, ql, "q")?, contiguous(kvs, kvl, "kv")?, contiguous(gs, gl, "gradient")?);
+        let (qv, kvv, gv) = (fused::values(qs, ql, "fused-attention q")?, fused::values(kvs, kvl, "fused-attention kv")?, fused::values(gs, gl, "fused-attention gradient")?);
         let stashed = self.probs.lock().unwrap().clone();
         let probs = match stashed {
             Some(p) => p,
             None => {
-                let bv = bias_parts.map(|(s, l)| contiguous(s, l, "bias")).transpose()?;
+                let bv = bias_parts.map(|(s, l)| fused::values(s, l, "fused-attention bias")).transpose()?;
                 Arc::new(self.forward(d, qv, kvv, bv).1)
             }
         };
