@@ -11,17 +11,14 @@ mod common;
 use std::process::Command;
 
 use common::serve::Serve;
-use common::{root, run_in_root};
+use common::{clear_chatplug_env, root, run_in_root};
 use serde_json::Value;
 
 /// `chatplug ARGS` in the repository root in the default configuration: no model named,
 /// no `CHATPLUG_*` override from the environment of the test run.
 fn chatplug_default(args: &[&str], stdin: &str) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatplug"));
-    cmd.args(args);
-    for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("CHATPLUG_")) {
-        cmd.env_remove(key);
-    }
+    clear_chatplug_env(&mut cmd).args(args);
     let out = run_in_root(cmd, stdin);
     assert!(out.status.success(), "chatplug {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     out

@@ -40,7 +40,7 @@ pub(crate) fn values<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> 
 }
 
 /// Runs `f` over the f32 values of tensors (made contiguous first, when they are not).
-fn with_values<R>(tensors: &[&Tensor], op: &str, f: impl FnOnce(&[&[f32]]) -> Result<R>) -> Result<R> {
+pub(crate) fn with_values<R>(tensors: &[&Tensor], op: &str, f: impl FnOnce(&[&[f32]]) -> Result<R>) -> Result<R> {
     let tensors: Vec<Tensor> = tensors.iter().map(|t| t.contiguous()).collect::<Result<_>>()?;
     let guards: Vec<_> = tensors.iter().map(|t| t.storage_and_layout()).collect();
     let mut slices = Vec::with_capacity(guards.len());
@@ -53,7 +53,7 @@ fn with_values<R>(tensors: &[&Tensor], op: &str, f: impl FnOnce(&[&[f32]]) -> Re
     f(&slices)
 }
 
-fn cpu_tensor(values: Vec<f32>, shape: &Shape) -> Result<Tensor> {
+pub(crate) fn cpu_tensor(values: Vec<f32>, shape: &Shape) -> Result<Tensor> {
     Tensor::from_vec(values, shape, &Device::Cpu)
 }
 

@@ -20,7 +20,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use candle_core::{bail, CpuStorage, CustomOp2, CustomOp3, Device, Layout, Result, Shape, Tensor};
+use candle_core::{bail, CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::batch::MASKED;
@@ -139,12 +139,9 @@ impl Attention {
                 for (j, s) in row.iter_mut().enumerate() {
                     let position = bias_h.map_or(0.0, |bias| bias[i * d.k_len + j]);
                     let mask = if self.causal && j > i { MASKED } else { mask_b.map_or(0.0, |m| m[j]) };
-                    // The composite graph adds the position bias and the mask first.
-                    *s += match (bias_h.is_some(), mask_b.is_some() || self.causal) {
-                        (true, true) => position + mask,
-                        (true, false) => position,
-                        (false, _) => mask,
-                    };
+                    // The composite graph adds the position bias and the mask first (a
+                    // missing term is 0.0, which leaves the other as it is).
+                    *s += position + mask;
                 }
                 softmax_in_place(row);
             }
@@ -212,40 +209,17 @@ impl Attention {
 
     /// The backward over tensors; the bias gradient only when there is a bias.
     fn grads(&self, q: &Tensor, kv: &Tensor, bias: Option<&Tensor>, grad: &Tensor) -> Result<(Tensor, Tensor, Option<Tensor>)> {
-        let (q, kv, grad) = (q.contiguous()?, kv.contiguous()?, grad.contiguous()?);
-        let bias = bias.map(|b| b.contiguous()).transpose()?;
-        let (qs, ql) = q.storage_and_layout();
-        let (kvs, kvl) = kv.storage_and_layout();
-        let (gs, gl) = grad.storage_and_layout();
-        let bias_guard = bias.as_ref().map(|b| b.storage_and_layout());
-        let (candle_core::Storage::Cpu(qs), candle_core::Storage::Cpu(kvs), candle_core::Storage::Cpu(gs)) = (&*qs, &*kvs, &*gs) else {
-            bail!("fused-attention: expected CPU tensors");
-        };
-        let bias_parts = match &bias_guard {
-            Some((s, l)) => {
-                let candle_core::Storage::Cpu(s) = &**s else { bail!("fused-attention: expected a CPU bias") };
-                Some((s, *l))
-            }
-            None => None,
-        };
-        let d = self.dims(ql, kvl, bias_parts.map(|b| b.1))?;
-        let (qv, kvv, gv) = (fused::values(qs, ql, "fused-attention q")?, fused::values(kvs, kvl, "fused-attention kv")?, fused::values(gs, gl, "fused-attention gradient")?);
-        let stashed = self.probs.lock().unwrap().clone();
-        let probs = match stashed {
-            Some(p) => p,
-            None => {
-                let bv = bias_parts.map(|(s, l)| fused::values(s, l, "fused-attention bias")).transpose()?;
-                Arc::new(self.forward(d, qv, kvv, bv).1)
-            }
-        };
-        let (dq, dkv, dbias) = self.backward(d, qv, kvv, &probs, gv);
-        let dq = Tensor::from_vec(dq, q.shape(), &Device::Cpu)?;
-        let dkv = Tensor::from_vec(dkv, kv.shape(), &Device::Cpu)?;
-        let dbias = match &bias {
-            Some(b) => Some(Tensor::from_vec(dbias, b.shape(), &Device::Cpu)?),
-            None => None,
-        };
-        Ok((dq, dkv, dbias))
+        let d = self.dims(q.layout(), kv.layout(), bias.map(|b| b.layout()))?;
+        let mut tensors = vec![q, kv, grad];
+        tensors.extend(bias);
+        let (dq, dkv, dbias) = fused::with_values(&tensors, "fused-attention", |v| {
+            let (q, kv, grad, bias) = (v[0], v[1], v[2], v.get(3).copied());
+            let stashed = self.probs.lock().unwrap().clone();
+            let probs = stashed.unwrap_or_else(|| Arc::new(self.forward(d, q, kv, bias).1));
+            Ok(self.backward(d, q, kv, &probs, grad))
+        })?;
+        let dbias = bias.map(|b| fused::cpu_tensor(dbias, b.shape())).transpose()?;
+        Ok((fused::cpu_tensor(dq, q.shape())?, fused::cpu_tensor(dkv, kv.shape())?, dbias))
     }
 }
 
@@ -296,7 +270,7 @@ impl CustomOp3 for Attention {
 mod tests {
     use super::*;
     use crate::fused::tests::{check, randn};
-    use candle_core::D;
+    use candle_core::{Device, D};
 
     const HEADS: usize = 3;
     const D_KV: usize = 5;

@@ -27,6 +27,15 @@ pub fn chatplug_with_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Ou
     run_in_root(cmd, stdin)
 }
 
+/// Removes every `CHATPLUG_*` setting of the test run's environment from `cmd`, so that it
+/// runs in the default configuration as a user's would.
+pub fn clear_chatplug_env(cmd: &mut Command) -> &mut Command {
+    for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("CHATPLUG_")) {
+        cmd.env_remove(key);
+    }
+    cmd
+}
+
 /// Runs `cmd` in the repository root with `stdin` as standard input, capturing its output.
 pub fn run_in_root(mut cmd: Command, stdin: &str) -> Output {
     let mut child = cmd

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::root;
+use super::{clear_chatplug_env, root};
 
 pub const MODEL: &str = "fixtures/golden/models/relu_tied";
 
@@ -32,10 +32,7 @@ impl Serve {
     /// setting from the test run's environment.
     pub fn start_default(data_dir: &Path) -> Serve {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatplug"));
-        cmd.arg("serve");
-        for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("CHATPLUG_")) {
-            cmd.env_remove(key);
-        }
+        clear_chatplug_env(&mut cmd).arg("serve");
         Serve::spawn(cmd, data_dir)
     }
 
