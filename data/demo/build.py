@@ -61,6 +61,13 @@ WARMUP_COUNT = 30000
 # them than the main mix's 2,400 against its 7,200 declining replies (train/RUNS.md,
 # "sixth session"). Drawn last, from its own seed, so the other files keep their bytes.
 CHAT_COUNT = 6000
+# sft_persona_wide.jsonl: persona questions asked in the built-up wordings of
+# variety.WIDE_PERSONA_FRAMES (three in four questions; the rest as in the fresh mix), the
+# main mix's share of replies that keep a fact to themselves. The held-out persona
+# questions mostly got that reply: an unfamiliar wording read as a question the profile
+# does not answer (train/RUNS.md, "seventh session"). Drawn last, from its own seed.
+PERSONA_WIDE_COUNTS = {"persona": 7000, "persona_uncovered": 1000}
+WIDE_SHARE = 0.75
 ENTITIES_PER_FAMILY = 500
 SONGCI_SAMPLE = 4000   # of ~21k Song ci; classical poems are a seasoning, not the bulk
 SYNTH_PERSONAS = 900
@@ -283,11 +290,12 @@ class Persona:
     """Persona questions; with `fresh`, most personas are invented for the example
     (variety.persona) and questions get openers."""
 
-    def __init__(self, rng, fresh=False):
+    def __init__(self, rng, fresh=False, wide=False):
         self.hand = personas.parse_hand_written()
         taken = {p["name"] for p in self.hand}
         self.synth = [personas.synthesize(rng, taken) for _ in range(SYNTH_PERSONAS)]
         self.fresh = fresh
+        self.wide = wide
 
     def pick(self, rng):
         if self.fresh:
@@ -298,7 +306,10 @@ class Persona:
         return variety.vary_question(rng, q) if self.fresh else q
 
     def ask(self, rng, attr):
-        """A usual question about `attr` (more wordings in fresh mode)."""
+        """A usual question about `attr` (more wordings in fresh mode, built-up ones in
+        wide mode)."""
+        if self.wide and rng.random() < WIDE_SHARE:
+            return variety.wide_persona_question(rng, attr)
         asks = personas.QUESTIONS[attr] + (variety.EXTRA_PERSONA_QUESTIONS[attr] if self.fresh else [])
         return self.vary(rng, rng.choice(asks))
 
@@ -860,6 +871,13 @@ def main(argv=None):
                            {c: avoiding(heldout, makers[c]) for c in ("empathy", "chitchat")})
     write_jsonl(out / "sft_chat.jsonl", chat)
 
+    per_w = Persona(random.Random(args.seed + 23), fresh=True, wide=True)
+    persona_wide, rej_pw = generate(random.Random(args.seed + 22),
+                                    {c: max(1, round(n * args.scale)) for c, n in PERSONA_WIDE_COUNTS.items()},
+                                    {"persona": avoiding(heldout, lambda r: per_w.covered(r, pairs)),
+                                     "persona_uncovered": avoiding(heldout, lambda r: per_w.uncovered(r, pairs))})
+    write_jsonl(out / "sft_persona_wide.jsonl", persona_wide)
+
     # Stats.
     def tally(rows):
         c = {}
@@ -885,6 +903,7 @@ def main(argv=None):
         "fresh_train": tally(fresh_train), "fresh_valid_examples": len(fresh_valid),
         "fresh_quote_examples": len(fresh_quote), "fresh_quote_rejected_draws": rej_fq.get("knowledge_quote", 0),
         "chat": tally(chat), "chat_rejected_draws": dict(sorted(rej_c.items())),
+        "persona_wide": tally(persona_wide), "persona_wide_rejected_draws": dict(sorted(rej_pw.items())),
         "open_examples": len(open_rows), "open_rejected_draws": rej_o.get("knowledge_open", 0),
         "fresh_rejected_draws": {"train": dict(sorted(rej_ft.items())), "valid": dict(sorted(rej_fv.items()))},
         "rejected_draws": {"train": dict(sorted(rej_t.items())), "valid": dict(sorted(rej_v.items()))},

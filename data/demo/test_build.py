@@ -48,7 +48,7 @@ class BuildTest(unittest.TestCase):
     def test_same_bytes_every_run(self):
         for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_quote.jsonl", "sft_copy.jsonl", "sft_copy_common.jsonl",
                      "sft_fresh_train.jsonl", "sft_fresh_valid.jsonl", "sft_fresh_quote.jsonl", "sft_open.jsonl",
-                     "sft_chat.jsonl", "documents.txt",
+                     "sft_chat.jsonl", "sft_persona_wide.jsonl", "documents.txt",
                      "tokenizer_corpus.txt",
                      "stats.json"):
             self.assertEqual((self.a / name).read_bytes(), (self.b / name).read_bytes(), name)
@@ -175,6 +175,40 @@ class BuildTest(unittest.TestCase):
         main = {json.dumps(r, ensure_ascii=False) for r in self.fresh if r["category"] in ("empathy", "chitchat")}
         same = sum(json.dumps(r, ensure_ascii=False) in main for r in rows)
         self.assertLess(same, len(rows) * 0.9)
+
+    def test_persona_wide_file_asks_in_built_up_wordings(self):
+        from src import personas, variety
+        rows = [json.loads(l) for l in open(Path(self.tmp.name) / "c" / "sft_persona_wide.jsonl", encoding="utf-8")]
+        cats = {}
+        for r in rows:
+            cats[r["category"]] = cats.get(r["category"], 0) + 1
+            self.assertTrue(r["bot_profile"])
+            self.assertNotIn("knowledge", r)
+        self.assertEqual(set(cats), {"persona", "persona_uncovered"})
+        self.assertGreater(cats["persona"], 5 * cats["persona_uncovered"])
+        fixed = {q for qs in personas.QUESTIONS.values() for q in qs}
+        fixed |= {q for qs in variety.EXTRA_PERSONA_QUESTIONS.values() for q in qs}
+        plain = [r for r in rows if r["category"] == "persona"]
+        unopened = [r["query"] for r in plain if not any(r["query"] == o + q for o in variety.OPENERS for q in fixed)]
+        self.assertGreater(len(unopened) / len(plain), 0.6)
+        self.assertGreater(len(set(unopened)), len(unopened) * 0.5)
+        # A profile fact that is dropped is still asked in the built-up wordings, so that the
+        # wording alone does not decide between answering and keeping it to oneself.
+        kept = [r for r in rows if r["category"] == "persona_uncovered"
+                and not any(r["query"].endswith(q) for q in fixed)]
+        self.assertTrue(kept)
+
+    def test_wide_persona_questions_end_as_questions_or_requests(self):
+        import random
+        from src import variety
+        rng = random.Random(3)
+        for attr in variety.WIDE_PERSONA_FRAMES:
+            for _ in range(200):
+                q = variety.wide_persona_question(rng, attr)
+                self.assertNotIn("{s}", q)
+                self.assertIn(q[-1], "？。", q)
+                if any(w in q for w in ("什么", "啥", "哪", "几", "吗")):
+                    self.assertEqual(q[-1], "？", q)
 
     def test_draws_with_a_heldout_string_are_drawn_again(self):
         import build

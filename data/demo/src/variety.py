@@ -172,6 +172,49 @@ MEMORY_VALUES = {
 }
 
 
+# Persona questions built from parts (sft_persona_wide.jsonl): a frame per attribute
+# with the addressee ({s}: 你 or 您) and a sentence ending, so that one attribute is
+# asked in hundreds of ways rather than the fifteen of the fixed lists. Written for this
+# project; the held-out set's wordings were left out on purpose (eval/heldout.jsonl
+# measures wordings the model has not seen).
+WIDE_PERSONA_FRAMES = {
+    "name": ["{s}的名字是啥", "{s}叫什么名字", "{s}的全名是什么", "怎么称呼{s}比较好", "{s}名叫什么",
+             "我该叫{s}什么", "可以知道{s}的名字吗", "{s}的名字叫什么来着", "跟我说说{s}的名字", "{s}姓什么叫什么",
+             "大家都管{s}叫什么", "{s}的姓名是什么", "认识一下，{s}叫啥", "{s}是哪位", "我还不知道{s}的名字",
+             "{s}的名字怎么念"],
+    "age": ["{s}今年多大岁数", "{s}多大年纪了", "{s}现在几岁", "{s}年纪有多大", "{s}有多大了", "{s}今年是多少岁",
+            "问一下{s}的年纪", "{s}的岁数是多少", "{s}到底多大了", "{s}看着挺年轻，今年几岁", "{s}满多少岁了",
+            "{s}今年几岁了", "{s}的年龄是几岁"],
+    "job": ["{s}从事什么职业", "{s}的职业是啥", "{s}是干哪行的", "{s}平常做什么工作", "{s}干的是什么活",
+            "{s}的饭碗是什么", "{s}是做啥工作的", "{s}每天忙什么工作", "{s}的本行是什么", "{s}做的是哪种工作",
+            "{s}在哪一行干活", "{s}是干什么工作的", "{s}的工作是啥", "{s}上班干些什么"],
+    "city": ["{s}住在哪个城市", "{s}在哪儿住", "{s}家在什么地方", "{s}现在人在哪座城市", "{s}在哪座城市落脚",
+             "{s}定居在哪儿", "{s}待在什么城市", "{s}生活的城市是哪个", "{s}住哪儿", "{s}现在住在什么地方",
+             "{s}的住处在哪个城市", "{s}平时住在哪里"],
+    "hobby": ["{s}平时喜欢做点什么", "{s}有什么业余爱好", "{s}空闲时都做些什么", "{s}的爱好是啥", "{s}喜欢干嘛",
+              "{s}周末都怎么过", "{s}有什么喜好", "{s}的消遣是什么", "{s}平时怎么打发时间", "{s}最喜欢的活动是什么",
+              "不上班的时候{s}做什么", "{s}休息时爱干点啥", "{s}最大的爱好是什么"],
+    "food": ["{s}最喜欢吃什么", "{s}爱吃啥", "{s}最爱的美食是什么", "{s}最想吃哪种东西", "{s}有没有特别爱吃的",
+             "{s}平时最馋什么", "哪种美食是{s}的最爱", "{s}偏爱哪种吃的", "{s}最中意的食物是什么", "说说{s}爱吃的东西",
+             "{s}吃东西最喜欢哪样", "要是请{s}吃饭，{s}想吃什么"],
+    "personality": ["{s}的性子怎么样", "{s}是怎样性格的人", "{s}脾气好不好", "{s}是个什么脾气的人",
+                    "说说{s}的性格", "{s}的为人怎么样"],
+}
+WIDE_PERSONA_ENDINGS = ["？", "？", "？", "呀？", "呢？", "啊？"]
+
+
+def wide_persona_question(rng, attr):
+    """A persona question about `attr` from WIDE_PERSONA_FRAMES, with an opener."""
+    frame = rng.choice(WIDE_PERSONA_FRAMES[attr])
+    addressee = "您" if rng.random() < 0.25 else "你"
+    body = frame.replace("{s}", addressee)
+    ending = "？" if body.endswith(("吗", "来着")) else rng.choice(WIDE_PERSONA_ENDINGS)
+    if body.startswith(("说说", "跟我说说", "问一下", "认识一下", "我还不知道", "要是")):
+        # A request rather than a question, unless a question word is in it.
+        ending = "？" if any(w in body for w in ("吗", "什么", "啥", "哪", "几")) else "。"
+    return vary_question(rng, body + ending)
+
+
 def persona(rng):
     """A persona invented for one example, with wider values than personas.synthesize."""
     age = rng.randint(8, 80)
