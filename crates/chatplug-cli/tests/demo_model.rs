@@ -70,19 +70,19 @@ fn the_loop_detector_finds_loops() {
 }
 
 // The floors: the model card's values (f32, measured on this project's 2-core machine)
-// less a margin of about two items of the category: knowledge 4/61 answered, persona
-// 1/40 (no margin left: one answer is required), memory 13/40, chit-chat Distinct-2 0.551,
-// knowledge_b 6/50, and 0/50 without knowledge.
-const KNOWLEDGE_HIT_FLOOR: f64 = 0.03;
-const PERSONA_HIT_FLOOR: f64 = 0.02;
+// less a margin of about two items of the category: knowledge 8/61 answered, persona
+// 5/40, memory 13/40, chit-chat Distinct-2 0.648, knowledge_b 6/50, and 0/50 without
+// knowledge.
+const KNOWLEDGE_HIT_FLOOR: f64 = 0.09;
+const PERSONA_HIT_FLOOR: f64 = 0.07;
 const MEMORY_HIT_FLOOR: f64 = 0.27;
-const CHITCHAT_DISTINCT2_FLOOR: f64 = 0.45;
+const CHITCHAT_DISTINCT2_FLOOR: f64 = 0.55;
 const KNOWLEDGE_B_HIT_FLOOR: f64 = 0.08;
 /// Without its passages the model cannot know the invented values.
 const NO_KNOWLEDGE_HIT_CEILING: f64 = 0.04;
-/// Replies of the held-out set that loop: 6 of 202 measured (the model card says which);
+/// Replies of the held-out set that loop: 3 of 202 measured (the model card says which);
 /// the issue wants none, so this may only fall.
-const LOOPING_REPLIES_CEILING: usize = 8;
+const LOOPING_REPLIES_CEILING: usize = 5;
 
 /// (category, metric, floor) on `data/demo/eval/heldout.jsonl` with its knowledge.
 const HELDOUT_FLOORS: &[(&str, &str, f64)] = &[
