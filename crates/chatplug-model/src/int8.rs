@@ -18,10 +18,17 @@ use rayon::prelude::*;
 /// Values per block (one scale each) and per SIMD chunk; rows are padded with zeros to a
 /// multiple of it.
 const CHUNK: usize = 32;
-/// Output channels per parallel task.
-const CHANNELS_PER_TASK: usize = 64;
-/// Input rows whose quantized values are kept hot while a task streams its channels.
-const ROW_TILE: usize = 64;
+/// Output channels the kernel computes together: their block sums are reduced into one
+/// vector of eight lanes, so the block scaling and accumulation cost one vector operation
+/// per eight channels rather than one per channel.
+const GROUP: usize = 8;
+/// Channel groups per parallel task.
+const GROUPS_PER_TASK: usize = 8;
+/// Input rows whose accumulators the kernel keeps while it streams one group's blocks.
+const ROW_TILE: usize = 8;
+/// Up to this many rows activations are quantized on the calling thread: for a decoding
+/// step's few rows, handing the work to the pool costs more than it saves.
+const SERIAL_QUANTIZE_ROWS: usize = 32;
 
 /// A (out, in) weight matrix quantized in blocks of [`CHUNK`] along each output channel.
 #[derive(Clone)]
@@ -30,9 +37,12 @@ pub struct Int8Matrix {
     in_dim: usize,
     /// `in_dim` rounded up to [`CHUNK`].
     stride: usize,
-    /// (out, stride), zero-padded.
+    /// (groups, blocks, GROUP, CHUNK): block `b` of a group's eight channels side by side,
+    /// so that the kernel reads the weights in one sequential stream; zero-padded along
+    /// both dimensions.
     values: Vec<i8>,
-    /// (out, stride / CHUNK): one scale per block.
+    /// (groups, blocks, GROUP): the block scales of a group's channels side by side, in the
+    /// order the kernel reads them; padding channels have scale 0.
     scales: Vec<f32>,
 }
 
@@ -46,11 +56,14 @@ impl Int8Matrix {
     /// Quantizes a row-major (out, in) f32 matrix.
     pub fn quantize(weight: &[f32], out_dim: usize, in_dim: usize) -> Self {
         assert_eq!(weight.len(), out_dim * in_dim, "weight is not {out_dim}x{in_dim}");
-        let QuantizedRows { values, scales } = quantize_rows(weight, in_dim);
-        Int8Matrix { out_dim, in_dim, stride: padded(in_dim), values, scales }
+        Self::build(out_dim, in_dim, |o, b, dst| {
+            let row = &weight[o * in_dim..(o + 1) * in_dim];
+            quantize_block(&row[b * CHUNK..in_dim.min((b + 1) * CHUNK)], dst)
+        })
     }
 
-    /// Rebuilds a matrix from stored parts (a checkpoint saved quantized).
+    /// Rebuilds a matrix from stored parts (a checkpoint saved quantized): values (out, in)
+    /// and block scales (out, blocks), the layout [`Self::parts`] returns.
     pub fn from_parts(values: Vec<i8>, scales: Vec<f32>, out_dim: usize, in_dim: usize) -> Result<Self, String> {
         if values.len() != out_dim * in_dim {
             return Err(format!("{} int8 values for a {out_dim}x{in_dim} matrix", values.len()));
@@ -65,12 +78,42 @@ impl Int8Matrix {
         if values.contains(&i8::MIN) {
             return Err("a value is -128; int8 weights must lie in -127..=127".to_string());
         }
+        Ok(Self::build(out_dim, in_dim, |o, b, dst| {
+            let row = &values[o * in_dim..(o + 1) * in_dim];
+            let src = &row[b * CHUNK..in_dim.min((b + 1) * CHUNK)];
+            dst[..src.len()].copy_from_slice(src);
+            scales[o * blocks + b]
+        }))
+    }
+
+    /// Allocates the kernel's layout and fills it a group per task: `block(o, b, dst)`
+    /// writes block `b` of channel `o` into `dst` (zeroed, CHUNK long) and returns its scale.
+    fn build(out_dim: usize, in_dim: usize, block: impl Fn(usize, usize, &mut [i8]) -> f32 + Sync) -> Self {
         let stride = padded(in_dim);
-        let mut padded_values = vec![0i8; out_dim * stride];
-        for (dst, src) in padded_values.chunks_exact_mut(stride).zip(values.chunks_exact(in_dim.max(1))) {
-            dst[..in_dim].copy_from_slice(src);
+        let blocks = stride / CHUNK;
+        let groups = out_dim.div_ceil(GROUP);
+        let mut values = vec![0i8; groups * GROUP * stride];
+        let mut scales = vec![0f32; groups * blocks * GROUP];
+        if blocks > 0 {
+            values.par_chunks_mut(GROUP * stride).zip(scales.par_chunks_mut(blocks * GROUP)).enumerate().for_each(
+                |(g, (values, scales))| {
+                    for (i, (dst, scale)) in values.chunks_exact_mut(CHUNK).zip(scales.iter_mut()).enumerate() {
+                        // Position i is block i / GROUP of the group's channel i % GROUP.
+                        let o = g * GROUP + i % GROUP;
+                        if o < out_dim {
+                            *scale = block(o, i / GROUP, dst);
+                        }
+                    }
+                },
+            );
         }
-        Ok(Int8Matrix { out_dim, in_dim, stride, values: padded_values, scales })
+        Int8Matrix { out_dim, in_dim, stride, values, scales }
+    }
+
+    /// Where block `b` of output channel `o` starts in `values` (its scale is at this
+    /// index / CHUNK in `scales`).
+    fn block_at(&self, o: usize, b: usize) -> usize {
+        (((o / GROUP) * self.blocks() + b) * GROUP + o % GROUP) * CHUNK
     }
 
     pub fn out_dim(&self) -> usize {
@@ -81,13 +124,34 @@ impl Int8Matrix {
         self.in_dim
     }
 
-    /// The quantized values, (out, in) without padding, and the block scales (out, blocks).
-    pub fn parts(&self) -> (Vec<i8>, &[f32]) {
+    fn blocks(&self) -> usize {
+        self.stride / CHUNK
+    }
+
+    /// The scale of block `b` of output channel `o`.
+    fn scale(&self, o: usize, b: usize) -> f32 {
+        self.scales[self.block_at(o, b) / CHUNK]
+    }
+
+    /// The values of block `b` of output channel `o`.
+    fn block(&self, o: usize, b: usize) -> &[i8] {
+        &self.values[self.block_at(o, b)..][..CHUNK]
+    }
+
+    /// The quantized values, (out, in) without padding, and the block scales (out, blocks):
+    /// the layout `chatplug quantize` saves.
+    pub fn parts(&self) -> (Vec<i8>, Vec<f32>) {
+        let blocks = self.blocks();
         let mut values = Vec::with_capacity(self.out_dim * self.in_dim);
-        for row in self.values.chunks_exact(self.stride) {
-            values.extend_from_slice(&row[..self.in_dim]);
+        for o in 0..self.out_dim {
+            let row_start = values.len();
+            for b in 0..blocks {
+                values.extend_from_slice(self.block(o, b));
+            }
+            values.truncate(row_start + self.in_dim);
         }
-        (values, &self.scales)
+        let scales = (0..self.out_dim).flat_map(|o| (0..blocks).map(move |b| (o, b))).map(|(o, b)| self.scale(o, b)).collect();
+        (values, scales)
     }
 
     /// The f32 matrix these int8 values stand for, (out, in), widened in parallel.
@@ -97,67 +161,85 @@ impl Int8Matrix {
         if d == 0 {
             return out;
         }
-        let blocks = self.stride / CHUNK;
-        out.par_chunks_mut(d)
-            .zip(self.values.par_chunks(self.stride))
-            .zip(self.scales.par_chunks(blocks))
-            .for_each(|((dst, row), scales)| {
-                for ((dst, q), &scale) in dst.chunks_mut(CHUNK).zip(row.chunks(CHUNK)).zip(scales) {
-                    for (o, &v) in dst.iter_mut().zip(q) {
-                        *o = v as f32 * scale;
-                    }
+        out.par_chunks_mut(d).enumerate().for_each(|(o, dst)| {
+            for (b, dst) in dst.chunks_mut(CHUNK).enumerate() {
+                let scale = self.scale(o, b);
+                for (o, &v) in dst.iter_mut().zip(self.block(o, b)) {
+                    *o = v as f32 * scale;
                 }
-            });
+            }
+        });
         out
     }
 
     /// `x (rows, in) · Wᵀ → (rows, out)`, row-major, with `x` quantized in blocks.
     pub fn matmul(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        self.matmul_with(x, rows, dot_kernel())
+        self.matmul_with(x, rows, group_kernel())
     }
 
-    /// [`Self::matmul`] with the portable kernel, whatever the CPU (tests compare the two).
+    /// [`Self::matmul`] with the portable kernel, whatever the CPU (tests compare the two:
+    /// they add in the same order, so they agree to the bit).
     pub fn matmul_portable(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        self.matmul_with(x, rows, dot_portable)
+        self.matmul_with(x, rows, group_portable)
     }
 
-    fn matmul_with(&self, x: &[f32], rows: usize, dot: DotFn) -> Vec<f32> {
+    fn matmul_with(&self, x: &[f32], rows: usize, kernel: GroupFn) -> Vec<f32> {
         assert_eq!(x.len(), rows * self.in_dim, "input is not {rows}x{}", self.in_dim);
-        let (n, stride) = (self.out_dim, self.stride);
-        let blocks = stride / CHUNK;
+        let n = self.out_dim;
+        let mut out = vec![0f32; rows * n];
         if rows == 0 || n == 0 {
-            return vec![0.0; rows * n];
+            return out;
         }
         let qx = quantize_rows(x, self.in_dim);
-        // Channel-major (out, rows) so that each task owns one contiguous block; each task
-        // streams its channels' weights once per tile of input rows.
-        let mut out_t = vec![0f32; n * rows];
-        out_t
-            .par_chunks_mut(CHANNELS_PER_TASK * rows)
-            .zip(self.values.par_chunks(CHANNELS_PER_TASK * stride))
-            .zip(self.scales.par_chunks(CHANNELS_PER_TASK * blocks))
-            .for_each(|((out_block, w_block), w_scales)| {
-                for tile_start in (0..rows).step_by(ROW_TILE) {
-                    let tile_end = (tile_start + ROW_TILE).min(rows);
-                    for (c, (w_row, sw)) in w_block.chunks_exact(stride).zip(w_scales.chunks_exact(blocks)).enumerate() {
-                        let out_row = &mut out_block[c * rows..(c + 1) * rows];
-                        for r in tile_start..tile_end {
-                            let x_row = &qx.values[r * stride..(r + 1) * stride];
-                            let sx = &qx.scales[r * blocks..(r + 1) * blocks];
-                            // SAFETY: `dot_kernel` only returns the AVX2 kernel when the CPU has
-                            // AVX2; rows are `blocks` chunks of CHUNK values, one scale each.
-                            out_row[r] = unsafe { dot(w_row, sw, x_row, sx) };
+        let group_values = GROUP * self.stride;
+        let group_scales = GROUP * self.blocks();
+        let out_ptr = SharedOut(out.as_mut_ptr());
+        self.values
+            .par_chunks(GROUPS_PER_TASK * group_values)
+            .zip(self.scales.par_chunks(GROUPS_PER_TASK * group_scales))
+            .enumerate()
+            .for_each(|(task, (values, scales))| {
+                let mut sums = [0f32; ROW_TILE * GROUP];
+                for (g, (w, sw)) in values.chunks_exact(group_values).zip(scales.chunks_exact(group_scales)).enumerate() {
+                    let first = (task * GROUPS_PER_TASK + g) * GROUP;
+                    let width = GROUP.min(n - first);
+                    for tile in (0..rows).step_by(ROW_TILE) {
+                        let tile_rows = ROW_TILE.min(rows - tile);
+                        let xs = &qx.values[tile * self.stride..(tile + tile_rows) * self.stride];
+                        let sx = &qx.scales[tile * self.blocks()..(tile + tile_rows) * self.blocks()];
+                        // SAFETY: `group_kernel` returns the AVX2 kernel only where the CPU has
+                        // AVX2; `w` is GROUP rows of `stride`, `sw` blocks × GROUP scales,
+                        // `xs` and `sx` `tile_rows` rows of the same blocks.
+                        unsafe { kernel(w, sw, xs, sx, tile_rows, &mut sums) };
+                        for r in 0..tile_rows {
+                            // SAFETY: this task alone writes columns first..first + width,
+                            // and `out` outlives the parallel loop.
+                            unsafe {
+                                std::ptr::copy_nonoverlapping(
+                                    sums[r * GROUP..].as_ptr(),
+                                    out_ptr.at((tile + r) * n + first),
+                                    width,
+                                )
+                            };
                         }
                     }
                 }
             });
-        let mut out = vec![0f32; rows * n];
-        for (o, column) in out_t.chunks_exact(rows).enumerate() {
-            for (r, &value) in column.iter().enumerate() {
-                out[r * n + o] = value;
-            }
-        }
         out
+    }
+}
+
+/// The output buffer, written by the parallel tasks at disjoint columns.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+// SAFETY: tasks write disjoint elements (see `matmul_with`), never read them.
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    fn at(self, index: usize) -> *mut f32 {
+        // SAFETY (caller): `index` lies inside the buffer.
+        unsafe { self.0.add(index) }
     }
 }
 
@@ -182,38 +264,48 @@ fn quantize_rows(values: &[f32], width: usize) -> QuantizedRows {
     if width == 0 {
         return QuantizedRows { values: q, scales };
     }
-    q.par_chunks_mut(stride)
-        .zip(values.par_chunks(width))
-        .zip(scales.par_chunks_mut(blocks))
-        .for_each(|((dst, src), row_scales)| {
-            for ((dst, src), scale) in dst.chunks_mut(CHUNK).zip(src.chunks(CHUNK)).zip(row_scales) {
-                let max = src.iter().fold(0f32, |m, v| m.max(v.abs()));
-                if max == 0.0 || !max.is_finite() {
-                    // All zeros stay zero; a non-finite value has no meaningful scale, and
-                    // NaN propagates through the scale so the output shows it.
-                    *scale = if max.is_finite() { 0.0 } else { f32::NAN };
-                    continue;
-                }
-                *scale = max / 127.0;
-                let inverse = 127.0 / max;
-                for (d, &v) in dst.iter_mut().zip(src) {
-                    *d = (v * inverse).round().clamp(-127.0, 127.0) as i8;
-                }
-            }
-        });
+    let quantize_row = |((dst, src), row_scales): ((&mut [i8], &[f32]), &mut [f32])| {
+        for ((dst, src), scale) in dst.chunks_mut(CHUNK).zip(src.chunks(CHUNK)).zip(row_scales) {
+            *scale = quantize_block(src, dst);
+        }
+    };
+    if rows <= SERIAL_QUANTIZE_ROWS {
+        q.chunks_mut(stride).zip(values.chunks(width)).zip(scales.chunks_mut(blocks)).for_each(quantize_row);
+    } else {
+        q.par_chunks_mut(stride).zip(values.par_chunks(width)).zip(scales.par_chunks_mut(blocks)).for_each(quantize_row);
+    }
     QuantizedRows { values: q, scales }
 }
 
-/// `Σ_b sa[b] · sb[b] · Σ_{k∈b} a[k] · b[k]` over blocks of [`CHUNK`].
-type DotFn = unsafe fn(&[i8], &[f32], &[i8], &[f32]) -> f32;
+/// Symmetric quantization of one block (`src` at most CHUNK values, into `dst`, zeroed):
+/// `scale = max|v| / 127`, `q = round(v / scale)`; returns the scale.
+fn quantize_block(src: &[f32], dst: &mut [i8]) -> f32 {
+    let max = src.iter().fold(0f32, |m, v| m.max(v.abs()));
+    if max == 0.0 || !max.is_finite() {
+        // All zeros stay zero; a non-finite value has no meaningful scale, and NaN
+        // propagates through the scale so the output shows it.
+        return if max.is_finite() { 0.0 } else { f32::NAN };
+    }
+    let inverse = 127.0 / max;
+    for (d, &v) in dst.iter_mut().zip(src) {
+        *d = (v * inverse).round().clamp(-127.0, 127.0) as i8;
+    }
+    max / 127.0
+}
 
-/// The fastest dot product this CPU runs.
-fn dot_kernel() -> DotFn {
+/// One group of GROUP channels (values (blocks, GROUP, CHUNK), scales (blocks, GROUP))
+/// against up to ROW_TILE rows:
+/// `sums[r·GROUP + c] = Σ_b (Σ_{k∈b} w[c][k] · x[r][k]) · (sw[b][c] · sx[r][b])`, the blocks
+/// added in order, each product rounded to f32 before it is added.
+type GroupFn = unsafe fn(w: &[i8], sw: &[f32], x: &[i8], sx: &[f32], rows: usize, sums: &mut [f32; ROW_TILE * GROUP]);
+
+/// The fastest group kernel this CPU runs.
+fn group_kernel() -> GroupFn {
     #[cfg(target_arch = "x86_64")]
     if crate::kernels::has_avx2_fma() {
-        return dot_avx2;
+        return group_avx2;
     }
-    dot_portable
+    group_portable
 }
 
 /// Which kernel [`Int8Matrix::matmul`] uses here, for reports.
@@ -237,53 +329,69 @@ fn block_dot(a: &[i8], b: &[i8]) -> i32 {
 }
 
 /// Plain Rust; the compiler vectorises the block products where it can.
-unsafe fn dot_portable(a: &[i8], sa: &[f32], b: &[i8], sb: &[f32]) -> f32 {
-    let mut sum = 0f32;
-    for ((ca, cb), (s, t)) in a.chunks_exact(CHUNK).zip(b.chunks_exact(CHUNK)).zip(sa.iter().zip(sb)) {
-        sum += block_dot(ca, cb) as f32 * (s * t);
+unsafe fn group_portable(w: &[i8], sw: &[f32], x: &[i8], sx: &[f32], rows: usize, sums: &mut [f32; ROW_TILE * GROUP]) {
+    let stride = w.len() / GROUP;
+    let blocks = stride / CHUNK;
+    for r in 0..rows {
+        let x_row = &x[r * stride..(r + 1) * stride];
+        for c in 0..GROUP {
+            let mut sum = 0f32;
+            for b in 0..blocks {
+                let block = block_dot(&w[(b * GROUP + c) * CHUNK..][..CHUNK], &x_row[b * CHUNK..(b + 1) * CHUNK]);
+                sum += block as f32 * (sw[b * GROUP + c] * sx[r * blocks + b]);
+            }
+            sums[r * GROUP + c] = sum;
+        }
     }
-    sum
 }
 
-/// AVX2: `maddubs(|a|, sign(b, a))` multiplies unsigned by signed bytes and adds pairs into
-/// i16 (at most 2·127·127 = 32 258, no saturation), `madd` by ones widens to i32; each
-/// block's eight i32 sums are scaled in f32 and accumulated with FMA.
+/// AVX2. Per block and row: `maddubs(|x|, sign(w, x))` multiplies unsigned by signed bytes
+/// and adds pairs into i16 (at most 2·127·127 = 32 258, no saturation; −128 never occurs),
+/// `madd` by ones widens to i32, for each of the eight channels; `hadd`s and one lane swap
+/// reduce the eight vectors to one holding the eight channels' block sums, which is scaled
+/// and added in f32 for all eight at once. A block's 256 weight bytes stay in L1 across rows.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn dot_avx2(a: &[i8], sa: &[f32], b: &[i8], sb: &[f32]) -> f32 {
+unsafe fn group_avx2(w: &[i8], sw: &[f32], x: &[i8], sx: &[f32], rows: usize, sums: &mut [f32; ROW_TILE * GROUP]) {
     use std::arch::x86_64::*;
-    debug_assert_eq!(a.len(), b.len());
-    debug_assert_eq!(a.len(), sa.len() * CHUNK);
-    debug_assert_eq!(sa.len(), sb.len());
+    let stride = w.len() / GROUP;
+    let blocks = stride / CHUNK;
+    debug_assert!(rows <= ROW_TILE && x.len() >= rows * stride && sx.len() >= rows * blocks);
+    debug_assert_eq!(sw.len(), blocks * GROUP);
     let ones = _mm256_set1_epi16(1);
-    // A macro rather than a closure: closures do not inherit the function's target features.
-    macro_rules! block {
-        ($i:expr) => {{
-            let i = $i;
-            let va = _mm256_loadu_si256(a.as_ptr().add(i * CHUNK) as *const __m256i);
-            let vb = _mm256_loadu_si256(b.as_ptr().add(i * CHUNK) as *const __m256i);
-            let p = _mm256_maddubs_epi16(_mm256_sign_epi8(va, va), _mm256_sign_epi8(vb, va));
-            let sums = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
-            (sums, _mm256_set1_ps(*sa.get_unchecked(i) * *sb.get_unchecked(i)))
-        }};
+    let mut acc = [_mm256_setzero_ps(); ROW_TILE];
+    let wp = w.as_ptr();
+    for b in 0..blocks {
+        let scale_w = _mm256_loadu_ps(sw.as_ptr().add(b * GROUP));
+        for (r, acc) in acc.iter_mut().enumerate().take(rows) {
+            let xv = _mm256_loadu_si256(x.as_ptr().add(r * stride + b * CHUNK) as *const __m256i);
+            let xa = _mm256_abs_epi8(xv);
+            // A macro rather than a closure: closures do not inherit target features.
+            macro_rules! channel {
+                ($c:expr) => {{
+                    let wv = _mm256_loadu_si256(wp.add((b * GROUP + $c) * CHUNK) as *const __m256i);
+                    _mm256_madd_epi16(_mm256_maddubs_epi16(xa, _mm256_sign_epi8(wv, xv)), ones)
+                }};
+            }
+            let h01 = _mm256_hadd_epi32(channel!(0), channel!(1));
+            let h23 = _mm256_hadd_epi32(channel!(2), channel!(3));
+            let h45 = _mm256_hadd_epi32(channel!(4), channel!(5));
+            let h67 = _mm256_hadd_epi32(channel!(6), channel!(7));
+            // Each 128-bit lane now holds channels 0-3 (and 4-7) summed over its half.
+            let low = _mm256_hadd_epi32(h01, h23);
+            let high = _mm256_hadd_epi32(h45, h67);
+            let block = _mm256_add_epi32(
+                _mm256_permute2x128_si256(low, high, 0x20),
+                _mm256_permute2x128_si256(low, high, 0x31),
+            );
+            let scale = _mm256_mul_ps(scale_w, _mm256_set1_ps(*sx.get_unchecked(r * blocks + b)));
+            // Multiply, then add (no FMA): the portable kernel's rounding, to the bit.
+            *acc = _mm256_add_ps(*acc, _mm256_mul_ps(_mm256_cvtepi32_ps(block), scale));
+        }
     }
-    let mut acc0 = _mm256_setzero_ps();
-    let mut acc1 = _mm256_setzero_ps();
-    let chunks = sa.len();
-    let mut i = 0;
-    // Two independent accumulators hide the latency of the FMA chain.
-    while i + 1 < chunks {
-        let (s0, k0) = block!(i);
-        acc0 = _mm256_fmadd_ps(s0, k0, acc0);
-        let (s1, k1) = block!(i + 1);
-        acc1 = _mm256_fmadd_ps(s1, k1, acc1);
-        i += 2;
+    for (r, acc) in acc.iter().enumerate().take(rows) {
+        _mm256_storeu_ps(sums.as_mut_ptr().add(r * GROUP), *acc);
     }
-    if i < chunks {
-        let (s0, k0) = block!(i);
-        acc0 = _mm256_fmadd_ps(s0, k0, acc0);
-    }
-    crate::kernels::hsum_avx2(_mm256_add_ps(acc0, acc1))
 }
 
 #[cfg(test)]
@@ -323,7 +431,7 @@ mod tests {
 
     #[test]
     fn quantized_matmul_equals_the_dequantized_product_on_odd_shapes() {
-        for &(rows, out, inp) in &[(1, 1, 1), (3, 7, 31), (2, 65, 33), (9, 130, 64), (70, 5, 100), (4, 64, 1000)] {
+        for &(rows, out, inp) in &[(1, 1, 1), (3, 7, 31), (2, 65, 33), (9, 130, 64), (70, 5, 100), (4, 64, 1000), (17, 9, 40)] {
             let w = random(out * inp, 1 + out as u64, 0.2);
             let x = random(rows * inp, 2 + rows as u64, 3.0);
             let m = Int8Matrix::quantize(&w, out, inp);
@@ -337,46 +445,86 @@ mod tests {
     }
 
     #[test]
-    fn simd_and_portable_kernels_agree() {
-        let n = CHUNK * 5;
-        let a: Vec<i8> = (0..n).map(|i| ((i * 37 % 255) as i32 - 127) as i8).collect();
-        let b: Vec<i8> = (0..n).map(|i| ((i * 91 % 255) as i32 - 127) as i8).collect();
-        let sa: Vec<f32> = (0..5).map(|i| 0.01 * (i + 1) as f32).collect();
-        let sb: Vec<f32> = (0..5).map(|i| 0.5 / (i + 1) as f32).collect();
-        let expected: f64 = (0..n).map(|k| a[k] as f64 * b[k] as f64 * sa[k / CHUNK] as f64 * sb[k / CHUNK] as f64).sum();
-        // SAFETY: dot_kernel picks AVX2 only where present; 5 blocks and 5 scales each.
-        unsafe {
-            for dot in [dot_portable as DotFn, dot_kernel()] {
-                let got = dot(&a, &sa, &b, &sb) as f64;
-                assert!((got - expected).abs() < 1e-4 * expected.abs().max(1.0), "{got} vs {expected}");
-            }
-            // Extremes: 127·127 and 127·-127 in every lane, no saturation.
-            let max = vec![127i8; CHUNK * 3];
-            let min = vec![-127i8; CHUNK * 3];
-            let ones = vec![1f32; 3];
-            assert_eq!(dot_kernel()(&max, &ones, &max, &ones), (127 * 127 * CHUNK * 3) as f32);
-            assert_eq!(dot_kernel()(&max, &ones, &min, &ones), -((127 * 127 * CHUNK * 3) as f32));
+    fn simd_and_portable_kernels_agree_to_the_bit() {
+        // Odd shapes: a last group of fewer than GROUP channels, row tiles of 8 plus a
+        // remainder, blocks padded at the end; outliers so scales differ between blocks.
+        for &(rows, out, inp) in &[(1, 250, 512), (3, 13, 70), (9, 67, 96), (17, 9, 33), (32, 64, 1024)] {
+            let mut w = random(out * inp, 5 + inp as u64, 0.1);
+            w[out * inp / 2] = 3.0;
+            let mut x = random(rows * inp, 6 + rows as u64, 2.0);
+            x[inp / 3] = -40.0;
+            let m = Int8Matrix::quantize(&w, out, inp);
+            let (fast, portable) = (m.matmul(&x, rows), m.matmul_portable(&x, rows));
+            assert!(fast.iter().zip(&portable).all(|(a, b)| a.to_bits() == b.to_bits()), "{rows}x{out}x{inp}");
         }
-        assert_eq!(block_dot(&a[..CHUNK], &b[..CHUNK]), (0..CHUNK).map(|k| a[k] as i32 * b[k] as i32).sum::<i32>());
+    }
+
+    #[test]
+    fn extreme_values_do_not_saturate() {
+        // 127·127 and 127·(−127) in every position: the i16 pair sums are at their largest.
+        let (out, inp) = (GROUP + 1, CHUNK * 3);
+        let mut w = vec![1f32; out * inp];
+        w[inp..2 * inp].fill(-1.0);
+        let m = Int8Matrix::quantize(&w, out, inp);
+        for x in [vec![1f32; inp], vec![-1f32; inp]] {
+            let sign = x[0];
+            for y in [m.matmul(&x, 1), m.matmul_portable(&x, 1)] {
+                assert_eq!(y[0], sign * inp as f32);
+                assert_eq!(y[1], -sign * inp as f32);
+            }
+        }
+        let a: Vec<i8> = (0..CHUNK).map(|i| ((i * 37 % 255) as i32 - 127) as i8).collect();
+        let b: Vec<i8> = (0..CHUNK).map(|i| ((i * 91 % 255) as i32 - 127) as i8).collect();
+        assert_eq!(block_dot(&a, &b), (0..CHUNK).map(|k| a[k] as i32 * b[k] as i32).sum::<i32>());
+    }
+
+    #[test]
+    fn parts_are_row_major_whatever_the_kernel_layout() {
+        // `chatplug quantize` saves parts(): values (out, in) and scales (out, blocks), the
+        // row-by-row quantization of the weight; files written before the kernel's grouped
+        // layout must load to the same matrix.
+        let (out, inp) = (11, 70);
+        let w = random(out * inp, 21, 0.4);
+        let m = Int8Matrix::quantize(&w, out, inp);
+        let rows = quantize_rows(&w, inp);
+        let stride = padded(inp);
+        let (values, scales) = m.parts();
+        let want: Vec<i8> = rows.values.chunks(stride).flat_map(|r| r[..inp].to_vec()).collect();
+        assert_eq!(values, want);
+        assert_eq!(scales, rows.scales);
+        let again = Int8Matrix::from_parts(values, scales, out, inp).unwrap();
+        let x = random(3 * inp, 22, 1.0);
+        assert_eq!(again.matmul(&x, 3), m.matmul(&x, 3));
+    }
+
+    #[test]
+    fn rows_are_independent_of_the_batch() {
+        // Batched decoding must equal solo decoding: a row's output depends on that row only.
+        let (out, inp) = (40, 96);
+        let m = Int8Matrix::quantize(&random(out * inp, 11, 0.3), out, inp);
+        let x = random(11 * inp, 12, 1.5);
+        let all = m.matmul(&x, 11);
+        for r in 0..11 {
+            assert_eq!(m.matmul(&x[r * inp..(r + 1) * inp], 1), all[r * out..(r + 1) * out], "row {r}");
+        }
     }
 
     #[test]
     fn quantization_error_is_within_half_a_step_per_block() {
         let (out, inp) = (16, 80);
-        let blocks = padded(inp) / CHUNK;
         let mut w = random(out * inp, 9, 0.05);
         w[5 * inp + 3] = 4.0; // an outlier only costs its own block precision
         let m = Int8Matrix::quantize(&w, out, inp);
         let back = m.dequantize();
         for o in 0..out {
             for k in 0..inp {
-                let step = m.scales[o * blocks + k / CHUNK];
+                let step = m.scale(o, k / CHUNK);
                 let err = (back[o * inp + k] - w[o * inp + k]).abs();
                 assert!(err <= step / 2.0 + 1e-7, "channel {o} value {k}: error {err} > half step {step}");
             }
         }
-        assert!(m.scales[5 * blocks] > 4.0 / 127.0 - 1e-6, "the outlier's block scale");
-        assert!(m.scales[5 * blocks + 1] < 0.05 / 127.0 + 1e-6, "the next block kept its own scale");
+        assert!(m.scale(5, 0) > 4.0 / 127.0 - 1e-6, "the outlier's block scale");
+        assert!(m.scale(5, 1) < 0.05 / 127.0 + 1e-6, "the next block kept its own scale");
     }
 
     #[test]
@@ -389,7 +537,7 @@ mod tests {
         let m = Int8Matrix::quantize(&w, 3, 4);
         assert_eq!(m.matmul(&x, 1), vec![0.0; 3]);
         let (values, scales) = m.parts();
-        let again = Int8Matrix::from_parts(values, scales.to_vec(), 3, 4).unwrap();
+        let again = Int8Matrix::from_parts(values, scales, 3, 4).unwrap();
         assert_eq!(again.dequantize(), m.dequantize());
         assert!(Int8Matrix::from_parts(vec![0; 11], vec![1.0; 3], 3, 4).unwrap_err().contains("11 int8 values"));
         assert!(Int8Matrix::from_parts(vec![0; 12], vec![1.0; 2], 3, 4).unwrap_err().contains("2 scales"));

@@ -74,7 +74,7 @@ pub fn quantize_int8(dir: &Path, out: &Path) -> Result<QuantizeReport> {
             let (values, scales) = matrix.parts();
             let blocks = scales.len() / out_dim.max(1);
             tensors.push((name.clone(), safetensors::Dtype::I8, vec![out_dim, in_dim], values.iter().map(|&v| v as u8).collect()));
-            tensors.push((format!("{name}{INT8_SCALE_SUFFIX}"), safetensors::Dtype::F32, vec![out_dim, blocks], f32_bytes(scales)));
+            tensors.push((format!("{name}{INT8_SCALE_SUFFIX}"), safetensors::Dtype::F32, vec![out_dim, blocks], f32_bytes(&scales)));
             linear_maps += 1;
         } else {
             let values = tensor.flatten_all()?.to_vec1::<f32>()?;
