@@ -1,7 +1,14 @@
 //! Int8 weights for the linear maps: symmetric quantization in blocks of 32 values along the
 //! input dimension (one f32 scale per block of each output channel, the layout of GGML's
-//! Q8_0), activations quantized the same way on the fly, integer dot products per block
-//! (AVX2 where the CPU has it, detected at run time, with a portable fallback).
+//! Q8_0, which is also what `chatplug quantize` saves), activations quantized the same way
+//! on the fly, integer dot products per block (AVX2 where the CPU has it, detected at run
+//! time, with a portable fallback that gives the same bits).
+//!
+//! In memory the output channels are taken eight at a time and each block of the eight is
+//! stored side by side: the kernel reads the weights in one sequential stream and reduces
+//! the eight channels' block sums into one vector, so the per-block scaling costs one
+//! vector operation per eight channels (on the vocabulary projection of mT5-small, three
+//! rows went from 16.3 to about 8 ms; one dot product per channel and row before).
 //!
 //! Why this layout: a decoding step multiplies a few rows (one per beam) by every weight
 //! matrix, so its time is the time to read the weights; int8 reads 1.125 bytes a weight
