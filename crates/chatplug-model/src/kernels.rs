@@ -562,8 +562,26 @@ pub fn fast_exp_nonpositive(x: f32) -> f32 {
     }
 }
 
-/// `Σ e^(s - max)` over `scores` (all ≤ `max`), in [`LANES`] independent partial sums.
+/// `Σ e^(s - max)` over `scores` (all ≤ `max`), in [`LANES`] independent partial sums:
+/// the same additions whatever the vector width, so AVX2 and the baseline give the same
+/// bits (the vocabulary's log-softmax in beam search: 250,112 values a beam a step).
 pub fn sum_exp_below(scores: &[f32], max: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA.
+        return unsafe { sum_exp_below_avx2(scores, max) };
+    }
+    sum_exp_below_lanes(scores, max)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sum_exp_below_avx2(scores: &[f32], max: f32) -> f32 {
+    sum_exp_below_lanes(scores, max)
+}
+
+#[inline(always)]
+fn sum_exp_below_lanes(scores: &[f32], max: f32) -> f32 {
     let mut acc = [0f32; LANES];
     let chunks = scores.chunks_exact(LANES);
     let tail: f32 = chunks.remainder().iter().map(|&s| fast_exp_nonpositive(s - max)).sum();
@@ -646,6 +664,7 @@ mod exp_gelu_attention_tests {
         let want: f64 = scores.iter().map(|&s| (s as f64).exp()).sum();
         let got = sum_exp_below(&scores, 0.0) as f64;
         assert!((got - want).abs() / want < 1e-6, "{got} vs {want}");
+        assert_eq!(sum_exp_below(&scores, 0.0).to_bits(), sum_exp_below_lanes(&scores, 0.0).to_bits());
     }
 
     #[test]

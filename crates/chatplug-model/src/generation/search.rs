@@ -4,6 +4,7 @@
 //! in one pass over the weights. Both therefore choose exactly the same tokens.
 
 use rand::{Rng, SeedableRng};
+use rayon::prelude::*;
 
 use super::beam::BeamHypotheses;
 use super::processors::{log_softmax, softmax, LogitsPipeline};
@@ -196,13 +197,27 @@ impl BeamSearch {
         let eos = &config.eos_token_ids;
         let keep = (1 + eos.len()).max(2) * num_beams;
         let vocab = logits[0].len();
+        // Each beam's log-softmax, processors and best `keep` candidates in parallel (a
+        // pass over the whole vocabulary each); the best `keep` of all beams are among
+        // them. Offering the lists in beam order, each best first, keeps HF's order:
+        // score, then the lower flat index.
+        let (beams, beam_scores) = (&self.beams, &self.beam_scores);
+        let per_beam: Vec<Vec<(f32, usize)>> = logits
+            .into_par_iter()
+            .enumerate()
+            .map(|(b, mut scores)| {
+                log_softmax(&mut scores);
+                pipeline.process(&beams[b], &mut scores);
+                let mut best = TopK::new(keep);
+                for (token, s) in scores.into_iter().enumerate() {
+                    best.offer(s + beam_scores[b], b * vocab + token);
+                }
+                best.into_sorted()
+            })
+            .collect();
         let mut candidates = TopK::new(keep);
-        for (b, mut scores) in logits.into_iter().enumerate() {
-            log_softmax(&mut scores);
-            pipeline.process(&self.beams[b], &mut scores);
-            for (token, s) in scores.into_iter().enumerate() {
-                candidates.offer(s + self.beam_scores[b], b * vocab + token);
-            }
+        for (score, flat) in per_beam.into_iter().flatten() {
+            candidates.offer(score, flat);
         }
         let candidates = candidates.into_sorted();
 
@@ -318,5 +333,30 @@ mod tests {
             t.offer(s, i);
         }
         assert_eq!(t.into_sorted(), vec![(5.0, 1), (5.0, 3), (4.0, 4)]);
+    }
+
+    #[test]
+    fn best_of_each_beam_merged_in_beam_order_equals_the_best_of_all() {
+        // What beam search relies on: per-beam lists, offered beam by beam, give the
+        // candidates (and their order, ties included) of one pass over all beams.
+        let (beams, vocab, keep) = (3, 50, 6);
+        let scores: Vec<f32> = (0..beams * vocab).map(|i| ((i * 7919 + 13) % 23) as f32 * 0.5).collect();
+        let mut all = TopK::new(keep);
+        for (i, &s) in scores.iter().enumerate() {
+            all.offer(s, i);
+        }
+        let mut merged = TopK::new(keep);
+        for b in 0..beams {
+            let mut best = TopK::new(keep);
+            for t in 0..vocab {
+                best.offer(scores[b * vocab + t], b * vocab + t);
+            }
+            for (s, i) in best.into_sorted() {
+                merged.offer(s, i);
+            }
+        }
+        let want = all.into_sorted();
+        assert!(want.windows(2).any(|w| w[0].0 == w[1].0), "the case has ties");
+        assert_eq!(merged.into_sorted(), want);
     }
 }
