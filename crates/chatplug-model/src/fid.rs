@@ -8,7 +8,7 @@ use candle_core::{DType, Device, Tensor};
 use crate::attention::{cached_len, reorder, Attention, CrossGroup, CrossMemory, KeyValue, StepGroup};
 use crate::config::T5Config;
 use crate::error::{ModelError, Result};
-use crate::layers::{FeedForward, Linear, RmsNorm};
+use crate::layers::{Embedding, FeedForward, Linear, RmsNorm};
 use crate::precision::Precision;
 use crate::weights::WeightStore;
 
@@ -51,7 +51,8 @@ pub struct FidT5 {
     config: T5Config,
     device: Device,
     dtype: DType,
-    shared: Tensor,
+    /// The shared token embedding, in the model's precision.
+    shared: Embedding,
     encoder_layers: Vec<EncoderLayer>,
     encoder_final_norm: RmsNorm,
     /// (buckets, heads)
@@ -171,8 +172,7 @@ impl FidT5 {
         let head = if config.tie_word_embeddings {
             // A stored copy of the tied head is ignored, as in HF.
             store.ignore_if_shaped("lm_head.weight", &[v, d])?;
-            // In f32 the same tensor; in another precision a converted copy, the
-            // embedding lookup staying f32.
+            // In f32 the same tensor; in another precision a converted copy.
             OutputHead {
                 projection: Linear::new(shared.clone(), store.precision())?,
                 tied: true,
@@ -188,7 +188,7 @@ impl FidT5 {
             config,
             device: device.clone(),
             dtype: DType::F32,
-            shared,
+            shared: Embedding::new(&shared, store.precision())?,
             encoder_layers,
             encoder_final_norm,
             encoder_relative_bias,
@@ -208,11 +208,7 @@ impl FidT5 {
     }
 
     fn embed(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
-        let dims = ids.dims().to_vec();
-        let flat = self.shared.embedding(&ids.flatten_all()?)?;
-        let mut out_dims = dims;
-        out_dims.push(self.config.d_model);
-        flat.reshape(out_dims)
+        self.shared.forward(ids)
     }
 
     fn check_ids(&self, ids: &[u32], what: &str) -> Result<()> {

@@ -179,6 +179,27 @@ impl Int8Matrix {
         out
     }
 
+    /// The f32 values output channels `channels` stand for, (channels.len(), in): an
+    /// embedding lookup when the matrix is a token table. `None` when a channel is out of
+    /// range.
+    pub fn dequantize_rows(&self, channels: &[u32]) -> Option<Vec<f32>> {
+        let d = self.in_dim;
+        let mut out = vec![0f32; channels.len() * d];
+        for (&o, dst) in channels.iter().zip(out.chunks_exact_mut(d.max(1))) {
+            let o = o as usize;
+            if o >= self.out_dim {
+                return None;
+            }
+            for (b, dst) in dst.chunks_mut(CHUNK).enumerate() {
+                let scale = self.scale(o, b);
+                for (x, &v) in dst.iter_mut().zip(self.block(o, b)) {
+                    *x = v as f32 * scale;
+                }
+            }
+        }
+        Some(out)
+    }
+
     /// `x (rows, in) · Wᵀ → (rows, out)`, row-major, with `x` quantized in blocks.
     pub fn matmul(&self, x: &[f32], rows: usize) -> Vec<f32> {
         self.matmul_with(x, rows, group_kernel())
@@ -502,6 +523,18 @@ mod tests {
         let again = Int8Matrix::from_parts(values, scales, out, inp).unwrap();
         let x = random(3 * inp, 22, 1.0);
         assert_eq!(again.matmul(&x, 3), m.matmul(&x, 3));
+    }
+
+    #[test]
+    fn dequantized_rows_are_rows_of_the_dequantized_matrix() {
+        let (out, inp) = (19, 45);
+        let m = Int8Matrix::quantize(&random(out * inp, 31, 0.5), out, inp);
+        let all = m.dequantize();
+        let rows = m.dequantize_rows(&[18, 0, 7, 7]).unwrap();
+        for (i, &o) in [18usize, 0, 7, 7].iter().enumerate() {
+            assert_eq!(rows[i * inp..(i + 1) * inp], all[o * inp..(o + 1) * inp], "row {o}");
+        }
+        assert!(m.dequantize_rows(&[19]).is_none());
     }
 
     #[test]

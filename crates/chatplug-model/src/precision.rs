@@ -1,7 +1,9 @@
 //! The numeric format the linear maps' weights are held and multiplied in.
 //!
-//! Embeddings, norms and position biases stay f32 in every precision: they are small, and
-//! they are read per token rather than streamed per step.
+//! The token embedding of the T5 family is held in the chosen precision too (mT5's
+//! 250,112-row table is most of an int8 model otherwise; rows are widened on lookup).
+//! Norms, position biases and the PLUG family's (21,128-row) embeddings stay f32: they are
+//! small, and read per token rather than streamed per step.
 
 use std::fmt;
 use std::str::FromStr;

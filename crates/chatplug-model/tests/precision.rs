@@ -104,13 +104,15 @@ fn check(precision: Precision, max_diff: f32, min_argmax: f64, min_greedy: f64) 
 
 #[test]
 fn bf16_stays_close_to_f32() {
-    // Measured: 0.0116, 0.988 and 0.980.
-    check(Precision::Bf16, 0.02, 0.95, 0.9);
+    // Measured: 0.0180, 0.988 and 0.980 (0.0116 before the token embedding was held in
+    // bf16 too).
+    check(Precision::Bf16, 0.025, 0.95, 0.9);
 }
 
 #[test]
 fn int8_stays_close_to_f32() {
-    // Measured: 0.052, 0.953 and 0.64. Teacher-forced, int8 picks f32's token at 95 % of
+    // Measured: 0.057, 0.977 and 0.70 (0.052, 0.953 and 0.64 before the token embedding
+    // was held in int8 too: the changed rounding moved a few early choices). Teacher-forced, int8 picks f32's token at 95 % of
     // the steps; run free, the first different choice changes every later position, and on
     // these flat random models that happens early in a third of the requests.
     check(Precision::Int8, 0.07, 0.93, 0.55);
