@@ -8,6 +8,7 @@ use candle_core::{DType, Device, Tensor};
 use crate::attention::{cached_len, reorder, Attention, CrossGroup, CrossMemory, KeyValue, StepGroup};
 use crate::config::T5Config;
 use crate::error::{ModelError, Result};
+use crate::int8::Int8Matrix;
 use crate::layers::{Embedding, FeedForward, Linear, RmsNorm};
 use crate::precision::Precision;
 use crate::weights::WeightStore;
@@ -45,6 +46,12 @@ impl OutputHead {
         };
         self.projection.forward(&hidden)
     }
+}
+
+/// The shared embedding as read from the checkpoint.
+enum SharedTable {
+    Float(Tensor),
+    Int8(Int8Matrix),
 }
 
 pub struct FidT5 {
@@ -125,7 +132,12 @@ impl FidT5 {
             .into_iter()
             .find(|n| store.contains(n))
             .unwrap_or("shared.weight");
-        let shared = store.take(shared_name, &[v, d])?;
+        // Loading in int8, the table is quantized once, straight from the file when it
+        // can be (and serves the tied head too): no f32 copy of 250,112 rows.
+        let shared = match store.take_quantized(shared_name, v, d)? {
+            Some(matrix) => SharedTable::Int8(matrix),
+            None => SharedTable::Float(store.take(shared_name, &[v, d])?),
+        };
         for tied in ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"] {
             store.ignore_if_shaped(tied, &[v, d])?;
         }
@@ -174,7 +186,10 @@ impl FidT5 {
             store.ignore_if_shaped("lm_head.weight", &[v, d])?;
             // In f32 the same tensor; in another precision a converted copy.
             OutputHead {
-                projection: Linear::new(shared.clone(), store.precision())?,
+                projection: match &shared {
+                    SharedTable::Float(table) => Linear::new(table.clone(), store.precision())?,
+                    SharedTable::Int8(matrix) => Linear::from_int8(matrix.clone()),
+                },
                 tied: true,
             }
         } else {
@@ -188,7 +203,10 @@ impl FidT5 {
             config,
             device: device.clone(),
             dtype: DType::F32,
-            shared: Embedding::new(&shared, store.precision())?,
+            shared: match shared {
+                SharedTable::Float(table) => Embedding::new(&table, store.precision())?,
+                SharedTable::Int8(matrix) => Embedding::from_int8(matrix),
+            },
             encoder_layers,
             encoder_final_norm,
             encoder_relative_bias,

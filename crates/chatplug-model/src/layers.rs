@@ -159,6 +159,12 @@ impl Embedding {
         Ok(Embedding { table, dim })
     }
 
+    /// A table already in int8 (quantized once for the embedding and a tied head).
+    pub fn from_int8(matrix: Int8Matrix) -> Self {
+        let dim = matrix.in_dim();
+        Embedding { table: EmbeddingTable::Int8(matrix), dim }
+    }
+
     /// The rows of `ids` (any shape, u32), as f32 of shape `ids.shape + (d,)`.
     pub fn forward(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
         let mut dims = ids.dims().to_vec();

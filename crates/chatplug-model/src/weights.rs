@@ -175,10 +175,47 @@ impl WeightStore {
     /// [`crate::quantize`], only when the store's precision is int8) or float.
     pub fn take_linear(&mut self, name: &str, out_dim: usize, in_dim: usize) -> Result<StoredLinear> {
         self.linear_names.push(name.to_string());
-        if let Some(matrix) = self.take_int8(name, out_dim, in_dim)? {
+        if let Some(matrix) = self.take_quantized(name, out_dim, in_dim)? {
             return Ok(StoredLinear::Int8(matrix));
         }
         Ok(StoredLinear::Float(self.take(name, &[out_dim, in_dim])?))
+    }
+
+    /// Matrix `name` (out, in) in int8 without an f32 copy, when that is possible: stored
+    /// quantized (`chatplug quantize`), or, loading in int8, stored as f32 in a safetensors
+    /// file (quantized straight from the mapped file, so loading peaks one f32 tensor lower:
+    /// 512 MiB for mT5's vocabulary). `None`: read it with [`Self::take`].
+    pub fn take_quantized(&mut self, name: &str, out_dim: usize, in_dim: usize) -> Result<Option<Int8Matrix>> {
+        if let Some(matrix) = self.take_int8(name, out_dim, in_dim)? {
+            return Ok(Some(matrix));
+        }
+        if self.precision != crate::Precision::Int8 {
+            return Ok(None);
+        }
+        let Some(entry) = self.entries.get(name) else {
+            return Ok(None);
+        };
+        let Source::Safetensors(st, _) = &self.sources[entry.source] else {
+            return Ok(None);
+        };
+        let Ok(view) = st.get(&entry.original_key) else {
+            return Ok(None);
+        };
+        let bytes = view.data();
+        let aligned = bytes.as_ptr() as usize % std::mem::align_of::<f32>() == 0;
+        if view.dtype() != safetensors::Dtype::F32 || view.shape() != [out_dim, in_dim] || !aligned || cfg!(target_endian = "big") {
+            // Another dtype needs converting, a wrong shape gets take's error message, and
+            // unaligned or big-endian data a copy.
+            return Ok(None);
+        }
+        // SAFETY: the bytes are aligned for f32, their length is out·in·4 (safetensors
+        // checked the view against its shape and dtype), every bit pattern is a valid f32,
+        // and the file stores them little-endian, as this target reads them.
+        let values = unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), out_dim * in_dim) };
+        let matrix = Int8Matrix::quantize(values, out_dim, in_dim);
+        release_mapped_pages(bytes);
+        self.taken.insert(name.to_string());
+        Ok(Some(matrix))
     }
 
     /// The names taken by [`Self::take_linear`] so far.
@@ -432,7 +469,36 @@ pub fn hf_key(key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::hf_key;
+    use super::*;
+
+    /// Writes `weight` (f32 values, 5x40) into a one-tensor checkpoint in `dtype`.
+    fn checkpoint(dir: &Path, values: &[f32], dtype: DType) {
+        let t = Tensor::from_vec(values.to_vec(), (5, 40), &Device::Cpu).unwrap().to_dtype(dtype).unwrap();
+        candle_core::safetensors::save(&std::collections::HashMap::from([("lm_head.weight".to_string(), t)]), dir.join("model.safetensors"))
+            .unwrap();
+    }
+
+    #[test]
+    fn int8_from_the_mapped_file_equals_int8_from_a_copy() {
+        let values: Vec<f32> = (0..200).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.013).collect();
+        let want = Int8Matrix::quantize(&values, 5, 40);
+        let dir = tempfile::tempdir().unwrap();
+        checkpoint(dir.path(), &values, DType::F32);
+        let mut store = WeightStore::open(dir.path(), DType::F32, &Device::Cpu).unwrap();
+        assert!(store.take_quantized("lm_head.weight", 5, 40).unwrap().is_none(), "f32 loading keeps f32");
+        store.set_precision(crate::Precision::Int8);
+        let got = store.take_quantized("lm_head.weight", 5, 40).unwrap().expect("quantized from the mapping");
+        assert_eq!(got.parts(), want.parts());
+        assert!(store.was_read("lm_head.weight"));
+        // Stored in f16: converted through a copy instead (`take`), not read as f32 bytes.
+        let dir = tempfile::tempdir().unwrap();
+        checkpoint(dir.path(), &values, DType::F16);
+        let mut store = WeightStore::open(dir.path(), DType::F32, &Device::Cpu).unwrap();
+        store.set_precision(crate::Precision::Int8);
+        assert!(store.take_quantized("lm_head.weight", 5, 40).unwrap().is_none());
+        // A wrong shape is left to `take`, which names it.
+        assert!(store.take_quantized("lm_head.weight", 40, 5).unwrap().is_none());
+    }
 
     #[test]
     fn chatplug_layouts_map_to_hf_names() {
