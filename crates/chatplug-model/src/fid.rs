@@ -136,7 +136,7 @@ impl FidT5 {
         // can be (and serves the tied head too): no f32 copy of 250,112 rows.
         let shared = match store.take_quantized(shared_name, v, d)? {
             Some(matrix) => SharedTable::Int8(matrix),
-            None => SharedTable::Float(store.take(shared_name, &[v, d])?),
+            None => SharedTable::Float(store.take_for_precision(shared_name, &[v, d])?),
         };
         for tied in ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"] {
             store.ignore_if_shaped(tied, &[v, d])?;

@@ -9,6 +9,7 @@ use candle_core::{DType, Device, Tensor};
 
 use crate::error::{ModelError, Result};
 use crate::int8::Int8Matrix;
+use rayon::prelude::*;
 
 /// Where one tensor lives.
 struct Entry {
@@ -178,7 +179,52 @@ impl WeightStore {
         if let Some(matrix) = self.take_quantized(name, out_dim, in_dim)? {
             return Ok(StoredLinear::Int8(matrix));
         }
-        Ok(StoredLinear::Float(self.take(name, &[out_dim, in_dim])?))
+        Ok(StoredLinear::Float(self.take_for_precision(name, &[out_dim, in_dim])?))
+    }
+
+    /// [`Self::take`], except that loading in bf16 a tensor stored as f32 in a safetensors
+    /// file is rounded to bf16 straight from the mapped file (no f32 copy; the same
+    /// rounding as candle's conversion), so loading peaks one f32 tensor lower.
+    pub fn take_for_precision(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
+        if self.precision == crate::Precision::Bf16 {
+            if let Some(values) = self.with_mapped_f32(name, shape, |values| {
+                let mut out = vec![half::bf16::ZERO; values.len()];
+                out.par_chunks_mut(1 << 16)
+                    .zip(values.par_chunks(1 << 16))
+                    .for_each(|(dst, src)| dst.iter_mut().zip(src).for_each(|(d, &v)| *d = half::bf16::from_f32(v)));
+                out
+            }) {
+                return Ok(Tensor::from_vec(values, shape, &self.device)?);
+            }
+        }
+        self.take(name, shape)
+    }
+
+    /// Calls `f` on tensor `name`'s values read in place from the mapped file, when it is
+    /// stored there as little-endian f32 of `shape`, aligned; then releases the mapped
+    /// pages and marks the tensor read. `None` (nothing read) otherwise.
+    fn with_mapped_f32<R>(&mut self, name: &str, shape: &[usize], f: impl FnOnce(&[f32]) -> R) -> Option<R> {
+        let entry = self.entries.get(name)?;
+        let Source::Safetensors(st, _) = &self.sources[entry.source] else {
+            return None;
+        };
+        let view = st.get(&entry.original_key).ok()?;
+        let bytes = view.data();
+        let aligned = bytes.as_ptr() as usize % std::mem::align_of::<f32>() == 0;
+        if view.dtype() != safetensors::Dtype::F32 || view.shape() != shape || !aligned || cfg!(target_endian = "big") {
+            // Another dtype needs converting, a wrong shape gets take's error message, and
+            // unaligned or big-endian data a copy.
+            return None;
+        }
+        let len = shape.iter().product();
+        // SAFETY: the bytes are aligned for f32, their length is len·4 (safetensors checked
+        // the view against its shape and dtype), every bit pattern is a valid f32, and the
+        // file stores them little-endian, as this target reads them.
+        let values = unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), len) };
+        let result = f(values);
+        release_mapped_pages(bytes);
+        self.taken.insert(name.to_string());
+        Some(result)
     }
 
     /// Matrix `name` (out, in) in int8 without an f32 copy, when that is possible: stored
@@ -192,30 +238,8 @@ impl WeightStore {
         if self.precision != crate::Precision::Int8 {
             return Ok(None);
         }
-        let Some(entry) = self.entries.get(name) else {
-            return Ok(None);
-        };
-        let Source::Safetensors(st, _) = &self.sources[entry.source] else {
-            return Ok(None);
-        };
-        let Ok(view) = st.get(&entry.original_key) else {
-            return Ok(None);
-        };
-        let bytes = view.data();
-        let aligned = bytes.as_ptr() as usize % std::mem::align_of::<f32>() == 0;
-        if view.dtype() != safetensors::Dtype::F32 || view.shape() != [out_dim, in_dim] || !aligned || cfg!(target_endian = "big") {
-            // Another dtype needs converting, a wrong shape gets take's error message, and
-            // unaligned or big-endian data a copy.
-            return Ok(None);
-        }
-        // SAFETY: the bytes are aligned for f32, their length is out·in·4 (safetensors
-        // checked the view against its shape and dtype), every bit pattern is a valid f32,
-        // and the file stores them little-endian, as this target reads them.
-        let values = unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), out_dim * in_dim) };
-        let matrix = Int8Matrix::quantize(values, out_dim, in_dim);
-        release_mapped_pages(bytes);
-        self.taken.insert(name.to_string());
-        Ok(Some(matrix))
+        let matrix = self.with_mapped_f32(name, &[out_dim, in_dim], |values| Int8Matrix::quantize(values, out_dim, in_dim));
+        Ok(matrix)
     }
 
     /// The names taken by [`Self::take_linear`] so far.
@@ -479,7 +503,7 @@ mod tests {
     }
 
     #[test]
-    fn int8_from_the_mapped_file_equals_int8_from_a_copy() {
+    fn int8_and_bf16_from_the_mapped_file_equal_conversions_of_a_copy() {
         let values: Vec<f32> = (0..200).map(|i| ((i * 37 % 101) as f32 - 50.0) * 0.013).collect();
         let want = Int8Matrix::quantize(&values, 5, 40);
         let dir = tempfile::tempdir().unwrap();
@@ -490,6 +514,14 @@ mod tests {
         let got = store.take_quantized("lm_head.weight", 5, 40).unwrap().expect("quantized from the mapping");
         assert_eq!(got.parts(), want.parts());
         assert!(store.was_read("lm_head.weight"));
+        // bf16 from the mapping: candle's rounding, to the bit.
+        let mut store = WeightStore::open(dir.path(), DType::F32, &Device::Cpu).unwrap();
+        store.set_precision(crate::Precision::Bf16);
+        let got = store.take_for_precision("lm_head.weight", &[5, 40]).unwrap();
+        let want = Tensor::from_vec(values.clone(), (5, 40), &Device::Cpu).unwrap().to_dtype(DType::BF16).unwrap();
+        assert_eq!(got.dtype(), DType::BF16);
+        let bits = |t: &Tensor| t.to_dtype(DType::F32).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(bits(&got), bits(&want));
         // Stored in f16: converted through a copy instead (`take`), not read as f32 bytes.
         let dir = tempfile::tempdir().unwrap();
         checkpoint(dir.path(), &values, DType::F16);
