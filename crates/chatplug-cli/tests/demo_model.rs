@@ -70,14 +70,15 @@ fn the_loop_detector_finds_loops() {
 }
 
 // The floors: the model card's values (f32, measured on this project's 2-core machine)
-// less a margin of about two items of the category: knowledge 8/61 answered, persona
-// 5/40, memory 13/40, chit-chat Distinct-2 0.648, knowledge_b 6/50, and 0/50 without
-// knowledge.
-const KNOWLEDGE_HIT_FLOOR: f64 = 0.09;
-const PERSONA_HIT_FLOOR: f64 = 0.07;
-const MEMORY_HIT_FLOOR: f64 = 0.27;
+// less a margin of about two items of the category: knowledge 6/61 answered, persona
+// 6/40, memory 18/40, chit-chat Distinct-2 0.653, knowledge_b 8/50, and 0/50 without
+// knowledge. (The eighth session's weights answer two knowledge items fewer and two
+// knowledge_b items more than the seventh's: 14 of 111 in both.)
+const KNOWLEDGE_HIT_FLOOR: f64 = 0.06;
+const PERSONA_HIT_FLOOR: f64 = 0.09;
+const MEMORY_HIT_FLOOR: f64 = 0.39;
 const CHITCHAT_DISTINCT2_FLOOR: f64 = 0.55;
-const KNOWLEDGE_B_HIT_FLOOR: f64 = 0.08;
+const KNOWLEDGE_B_HIT_FLOOR: f64 = 0.11;
 /// Without its passages the model cannot know the invented values.
 const NO_KNOWLEDGE_HIT_CEILING: f64 = 0.04;
 /// Replies of the held-out set that loop: 3 of 202 measured (the model card says which);

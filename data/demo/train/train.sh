@@ -32,11 +32,11 @@ run() {
 }
 
 # 2-3. Continue the shipped model on the mix with more chit-chat and the built-up persona
-#    wordings (continue-chat-2.toml: the rate warms up to 7e-4 and falls linearly to 0 over
+#    wordings (continue-chat-4.toml: the rate warms up to 5e-4 and falls linearly to 0 over
 #    2800 steps), with its own tokenizer. SEED picks the order of the examples (a new one
 #    each session; the model card lists them). Then evaluate and ship by hand (step 4).
 if [ -f models/chatplug-demo/model.safetensors ] && [ -z "${FROM_SCRATCH:-}" ]; then
-    run "$RUN/continued" --config data/demo/train/continue-chat-2.toml --model models/chatplug-demo \
+    run "$RUN/continued" --config data/demo/train/continue-chat-4.toml --model models/chatplug-demo \
         --seed "${SEED:-$(date +%Y%m%d)}"
     exit 0
 fi
