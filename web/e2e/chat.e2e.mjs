@@ -165,6 +165,9 @@ async function run(page) {
 
   await stage("continue the restored session", async () => {
     const listed = () => page.getByTestId("session-item").evaluateAll((els) => els.map((e) => e.dataset.sessionId));
+    // The list is fetched on its own after the reload: wait for it before counting, or a
+    // fast restore leaves it empty here (seen once in CI: before = []).
+    await page.locator(`[data-testid="session-item"][data-session-id="${sessionId}"]`).waitFor({ timeout: 10000 });
     const before = await listed();
     await chatTurn(page, SECOND_QUERY, 1);
     const ids = await listed();
