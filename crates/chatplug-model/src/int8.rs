@@ -215,7 +215,8 @@ impl Int8Matrix {
         assert_eq!(x.len(), rows * self.in_dim, "input is not {rows}x{}", self.in_dim);
         let n = self.out_dim;
         let mut out = vec![0f32; rows * n];
-        if rows == 0 || n == 0 {
+        if rows == 0 || n == 0 || self.in_dim == 0 {
+            // Nothing to multiply (an empty sum is 0); chunks of zero width would panic.
             return out;
         }
         let qx = quantize_rows(x, self.in_dim);
@@ -572,6 +573,9 @@ mod tests {
         let w = vec![0f32; 3 * 4];
         let m = Int8Matrix::quantize(&w, 3, 4);
         assert_eq!(m.matmul(&[1.0, 2.0, 3.0, 4.0], 1), vec![0.0; 3]);
+        let empty = Int8Matrix::quantize(&[], 3, 0);
+        assert_eq!(empty.matmul(&[], 2), vec![0.0; 6]);
+        assert_eq!(empty.matmul_portable(&[], 2), vec![0.0; 6]);
         let x = vec![0f32; 4];
         let w = random(12, 3, 1.0);
         let m = Int8Matrix::quantize(&w, 3, 4);
