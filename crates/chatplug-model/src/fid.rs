@@ -8,7 +8,6 @@ use candle_core::{DType, Device, Tensor};
 use crate::attention::{cached_len, reorder, Attention, CrossGroup, CrossMemory, KeyValue, StepGroup};
 use crate::config::T5Config;
 use crate::error::{ModelError, Result};
-use crate::int8::Int8Matrix;
 use crate::layers::{Embedding, FeedForward, Linear, RmsNorm};
 use crate::precision::Precision;
 use crate::weights::WeightStore;
@@ -46,12 +45,6 @@ impl OutputHead {
         };
         self.projection.forward(&hidden)
     }
-}
-
-/// The shared embedding as read from the checkpoint.
-enum SharedTable {
-    Float(Tensor),
-    Int8(Int8Matrix),
 }
 
 pub struct FidT5 {
@@ -132,11 +125,11 @@ impl FidT5 {
             .into_iter()
             .find(|n| store.contains(n))
             .unwrap_or("shared.weight");
-        // Loading in int8, the table is quantized once, straight from the file when it
-        // can be (and serves the tied head too): no f32 copy of 250,112 rows.
+        // Held in the model's precision; loading in int8 quantizes straight from the file
+        // when it can: no f32 copy of 250,112 rows.
         let shared = match store.take_quantized(shared_name, v, d)? {
-            Some(matrix) => SharedTable::Int8(matrix),
-            None => SharedTable::Float(store.take_for_precision(shared_name, &[v, d])?),
+            Some(matrix) => Embedding::from_int8(matrix),
+            None => Embedding::new(&store.take_for_precision(shared_name, &[v, d])?, store.precision())?,
         };
         for tied in ["encoder.embed_tokens.weight", "decoder.embed_tokens.weight"] {
             store.ignore_if_shaped(tied, &[v, d])?;
@@ -184,12 +177,8 @@ impl FidT5 {
         let head = if config.tie_word_embeddings {
             // A stored copy of the tied head is ignored, as in HF.
             store.ignore_if_shaped("lm_head.weight", &[v, d])?;
-            // In f32 the same tensor; in another precision a converted copy.
             OutputHead {
-                projection: match &shared {
-                    SharedTable::Float(table) => Linear::new(table.clone(), store.precision())?,
-                    SharedTable::Int8(matrix) => Linear::from_int8(matrix.clone()),
-                },
+                projection: shared.tied_projection(),
                 tied: true,
             }
         } else {
@@ -203,10 +192,7 @@ impl FidT5 {
             config,
             device: device.clone(),
             dtype: DType::F32,
-            shared: match shared {
-                SharedTable::Float(table) => Embedding::new(&table, store.precision())?,
-                SharedTable::Int8(matrix) => Embedding::from_int8(matrix),
-            },
+            shared,
             encoder_layers,
             encoder_final_norm,
             encoder_relative_bias,

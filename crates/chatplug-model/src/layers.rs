@@ -27,12 +27,33 @@ pub struct Linear {
 }
 
 /// The (out, in) matrix as stored in the checkpoint, in one of the precisions.
+#[derive(Clone)]
 enum LinearWeight {
     /// The GEMM reads it transposed in place.
     F32(Tensor),
     /// bfloat16 values; decoding steps stream them, larger inputs widen them to f32 first.
     Bf16(Tensor),
     Int8(Int8Matrix),
+}
+
+impl LinearWeight {
+    /// `weight` (rows, columns, any float dtype) held in `precision`.
+    fn new(weight: &Tensor, precision: Precision) -> candle_core::Result<Self> {
+        Ok(match precision {
+            Precision::F32 => LinearWeight::F32(weight.to_dtype(DType::F32)?),
+            Precision::Bf16 => LinearWeight::Bf16(weight.to_dtype(DType::BF16)?.contiguous()?),
+            Precision::Int8 => {
+                let (rows, columns) = weight.dims2()?;
+                let weight = weight.to_dtype(DType::F32)?.contiguous()?;
+                // Quantized from the tensor's own storage: no transient copy of the matrix.
+                let (storage, layout) = weight.storage_and_layout();
+                let Some(values) = crate::kernels::cpu_values::<f32>(&storage, layout, rows * columns) else {
+                    candle_core::bail!("int8 quantization needs f32 weights on the CPU")
+                };
+                LinearWeight::Int8(Int8Matrix::quantize(values, rows, columns))
+            }
+        })
+    }
 }
 
 impl Linear {
@@ -51,21 +72,7 @@ impl Linear {
 
     /// A map over `weight` (out, in, any float dtype) held in `precision`.
     pub fn new(weight: Tensor, precision: Precision) -> candle_core::Result<Self> {
-        let weight = match precision {
-            Precision::F32 => LinearWeight::F32(weight.to_dtype(DType::F32)?),
-            Precision::Bf16 => LinearWeight::Bf16(weight.to_dtype(DType::BF16)?.contiguous()?),
-            Precision::Int8 => {
-                let (out_dim, in_dim) = weight.dims2()?;
-                let weight = weight.to_dtype(DType::F32)?.contiguous()?;
-                // Quantized from the tensor's own storage: no transient copy of the matrix.
-                let (storage, layout) = weight.storage_and_layout();
-                let Some(values) = crate::kernels::cpu_values::<f32>(&storage, layout, out_dim * in_dim) else {
-                    candle_core::bail!("int8 quantization needs f32 weights on the CPU")
-                };
-                LinearWeight::Int8(Int8Matrix::quantize(values, out_dim, in_dim))
-            }
-        };
-        Ok(Linear { weight })
+        Ok(Linear { weight: LinearWeight::new(&weight, precision)? })
     }
 
     /// A map over an already quantized matrix (a checkpoint saved in int8).
@@ -130,39 +137,27 @@ fn project(
 /// the rows it reads to f32. mT5's table is 250,112 rows: in f32 it was most of an int8
 /// model's memory (mT5-small: 512 of 701 MiB once loaded).
 pub struct Embedding {
-    table: EmbeddingTable,
+    /// (vocab, d), held as the linear maps hold their weights.
+    table: LinearWeight,
     dim: usize,
-}
-
-enum EmbeddingTable {
-    /// f32, or bf16 (candle looks rows up in either).
-    Float(Tensor),
-    /// The linear maps' block format; rows are dequantized on lookup.
-    Int8(Int8Matrix),
 }
 
 impl Embedding {
     pub fn new(weight: &Tensor, precision: Precision) -> candle_core::Result<Self> {
-        let (vocab, dim) = weight.dims2()?;
-        let table = match precision {
-            Precision::F32 => EmbeddingTable::Float(weight.to_dtype(DType::F32)?),
-            Precision::Bf16 => EmbeddingTable::Float(weight.to_dtype(DType::BF16)?.contiguous()?),
-            Precision::Int8 => {
-                let weight = weight.to_dtype(DType::F32)?.contiguous()?;
-                let (storage, layout) = weight.storage_and_layout();
-                let Some(values) = crate::kernels::cpu_values::<f32>(&storage, layout, vocab * dim) else {
-                    candle_core::bail!("int8 quantization needs f32 weights on the CPU")
-                };
-                EmbeddingTable::Int8(Int8Matrix::quantize(values, vocab, dim))
-            }
-        };
-        Ok(Embedding { table, dim })
+        let (_, dim) = weight.dims2()?;
+        Ok(Embedding { table: LinearWeight::new(weight, precision)?, dim })
     }
 
-    /// A table already in int8 (quantized once for the embedding and a tied head).
+    /// A table already in int8 (a checkpoint saved quantized, or quantized from the file).
     pub fn from_int8(matrix: Int8Matrix) -> Self {
         let dim = matrix.in_dim();
-        Embedding { table: EmbeddingTable::Int8(matrix), dim }
+        Embedding { table: LinearWeight::Int8(matrix), dim }
+    }
+
+    /// The output projection of a model that ties it to this embedding: the same table,
+    /// already in the model's precision (converted once for both).
+    pub fn tied_projection(&self) -> Linear {
+        Linear { weight: self.table.clone() }
     }
 
     /// The rows of `ids` (any shape, u32), as f32 of shape `ids.shape + (d,)`.
@@ -171,8 +166,9 @@ impl Embedding {
         dims.push(self.dim);
         let flat = ids.flatten_all()?;
         let rows = match &self.table {
-            EmbeddingTable::Float(table) => table.embedding(&flat)?.to_dtype(DType::F32)?,
-            EmbeddingTable::Int8(m) => {
+            // candle looks rows up in f32 or bf16 alike.
+            LinearWeight::F32(table) | LinearWeight::Bf16(table) => table.embedding(&flat)?.to_dtype(DType::F32)?,
+            LinearWeight::Int8(m) => {
                 let ids = flat.to_vec1::<u32>()?;
                 let Some(values) = m.dequantize_rows(&ids) else {
                     candle_core::bail!("token id out of the embedding's {} rows", m.out_dim())
