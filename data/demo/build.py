@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from src import chitchat, empathy, memory, open_world, personas, prose, variety, vendor  # noqa: E402
+from src import chitchat, empathy, memory, open_world, personas, prose, variety, vendor, widen  # noqa: E402
 from src import world as W  # noqa: E402
 from src.textcheck import BAD_WORDS, bad_word_in, copies_from  # noqa: E402
 
@@ -68,6 +68,14 @@ CHAT_COUNT = 6000
 # does not answer (train/RUNS.md, "seventh session"). Drawn last, from its own seed.
 PERSONA_WIDE_COUNTS = {"persona": 7000, "persona_uncovered": 1000}
 WIDE_SHARE = 0.75
+# sft_wide_names.jsonl: fresh knowledge, quoting, open-world, persona and memory questions
+# whose invented names draw half their characters from all of GB2312 (src/widen.py). The
+# other files' replies use about 1,700 distinct characters; a character that is never a
+# reply's target is one the model never learns to write (31 of the 61 held-out knowledge
+# answers hold such a character; train/RUNS.md, "ninth session"). Drawn last, from its own
+# seed, so the other files keep their bytes.
+WIDE_NAMES_COUNTS = {"knowledge": 6000, "knowledge_quote": 3000, "knowledge_open": 3000,
+                     "persona": 3000, "memory": 3000}
 ENTITIES_PER_FAMILY = 500
 SONGCI_SAMPLE = 4000   # of ~21k Song ci; classical poems are a seasoning, not the bulk
 SYNTH_PERSONAS = 900
@@ -635,12 +643,13 @@ COPY_OWNERS = ("甲组", "乙组", "丙组", "丁组", "一号仓", "二号仓",
 COPY_PETS = ("猫", "狗", "兔子", "鹦鹉", "仓鼠", "乌龟", "金鱼")
 
 
-def copy_characters():
-    """GB2312 level 1 (the 3755 most common hanzi) minus characters a random name should
-    not have and those of the banned words (a reply with 谁 or 几 would be refused at
-    generation time)."""
+def copy_characters(level_two=False):
+    """GB2312 level 1 (the 3755 most common hanzi; with `level_two`, level 2's 3008 too)
+    minus characters a random name should not have and those of the banned words (a reply
+    with 谁 or 几 would be refused at generation time)."""
     banned = set("妓娼嫖屎尿屁奸淫操贱死尸杀毒赌粪鬼魔骚" + "".join(BAD_WORDS))
-    return [c for c in gb2312_characters()[:3755] if c not in banned]
+    inventory = gb2312_characters() if level_two else gb2312_characters()[:3755]
+    return [c for c in inventory if c not in banned]
 
 
 def frequent_characters(rows, count):
@@ -878,6 +887,20 @@ def main(argv=None):
                                      "persona_uncovered": avoiding(heldout, lambda r: per_w.uncovered(r, pairs))})
     write_jsonl(out / "sft_persona_wide.jsonl", persona_wide)
 
+    with widen.name_characters(copy_characters(level_two=True)):
+        kn_w, per_w2, mem_w = Knowledge(world, fresh=True), Persona(random.Random(args.seed + 25), fresh=True), Memory(fresh=True)
+        wide_makers = {
+            "knowledge": lambda r: kn_w.answer(r, pairs),
+            "knowledge_quote": lambda r: (kn_w.quote if r.random() < 0.5 else open_quote)(r, pairs),
+            "knowledge_open": lambda r: open_answer(r),
+            "persona": lambda r: per_w2.covered(r, pairs),
+            "memory": lambda r: mem_w.recall(r, pairs),
+        }
+        wide_names, rej_wn = generate(random.Random(args.seed + 24),
+                                      {c: max(1, round(n * args.scale)) for c, n in WIDE_NAMES_COUNTS.items()},
+                                      {c: avoiding(heldout, m) for c, m in wide_makers.items()})
+    write_jsonl(out / "sft_wide_names.jsonl", wide_names)
+
     # Stats.
     def tally(rows):
         c = {}
@@ -904,6 +927,7 @@ def main(argv=None):
         "fresh_quote_examples": len(fresh_quote), "fresh_quote_rejected_draws": rej_fq.get("knowledge_quote", 0),
         "chat": tally(chat), "chat_rejected_draws": dict(sorted(rej_c.items())),
         "persona_wide": tally(persona_wide), "persona_wide_rejected_draws": dict(sorted(rej_pw.items())),
+        "wide_names": tally(wide_names), "wide_names_rejected_draws": dict(sorted(rej_wn.items())),
         "open_examples": len(open_rows), "open_rejected_draws": rej_o.get("knowledge_open", 0),
         "fresh_rejected_draws": {"train": dict(sorted(rej_ft.items())), "valid": dict(sorted(rej_fv.items()))},
         "rejected_draws": {"train": dict(sorted(rej_t.items())), "valid": dict(sorted(rej_v.items()))},

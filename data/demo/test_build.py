@@ -48,7 +48,7 @@ class BuildTest(unittest.TestCase):
     def test_same_bytes_every_run(self):
         for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_quote.jsonl", "sft_copy.jsonl", "sft_copy_common.jsonl",
                      "sft_fresh_train.jsonl", "sft_fresh_valid.jsonl", "sft_fresh_quote.jsonl", "sft_open.jsonl",
-                     "sft_chat.jsonl", "sft_persona_wide.jsonl", "documents.txt",
+                     "sft_chat.jsonl", "sft_persona_wide.jsonl", "sft_wide_names.jsonl", "documents.txt",
                      "tokenizer_corpus.txt",
                      "stats.json"):
             self.assertEqual((self.a / name).read_bytes(), (self.b / name).read_bytes(), name)
@@ -211,6 +211,38 @@ class BuildTest(unittest.TestCase):
                 self.assertIn(q[-1], "？。", q)
                 if any(w in q for w in ("什么", "啥", "哪", "几", "吗")):
                     self.assertEqual(q[-1], "？", q)
+
+    def test_wide_names_file_writes_characters_the_other_files_never_reply_with(self):
+        import build
+        rows = [json.loads(l) for l in open(Path(self.tmp.name) / "c" / "sft_wide_names.jsonl", encoding="utf-8")]
+        cats = {}
+        for r in rows:
+            cats[r["category"]] = cats.get(r["category"], 0) + 1
+            for w in BAD_WORDS:
+                self.assertNotIn(w, r["response"], r)
+        self.assertEqual(cats, {c: round(n * 0.02) for c, n in build.WIDE_NAMES_COUNTS.items()})
+        others = set()
+        for name in ("sft_fresh_train.jsonl", "sft_fresh_quote.jsonl", "sft_open.jsonl", "sft_persona_wide.jsonl"):
+            with open(Path(self.tmp.name) / "c" / name, encoding="utf-8") as f:
+                others.update(c for line in f for c in json.loads(line)["response"])
+        new = {c for r in rows for c in r["response"]} - others
+        level_two = set(build.gb2312_characters()[3755:])
+        # Hundreds of reply characters the other files never write (about 200 in these 360
+        # rows at --scale 0.02), level 2 among them.
+        self.assertGreater(len(new), 100)
+        self.assertTrue(new & level_two)
+
+    def test_widened_pools_draw_half_from_the_inventory_and_are_restored(self):
+        import random
+        from src import pools, widen
+        before = pools.PLACE_FIRST
+        with widen.name_characters(["甲"]):
+            self.assertIsInstance(pools.PLACE_FIRST, widen.HalfWide)
+            rng = random.Random(1)
+            draws = [rng.choice(pools.PLACE_FIRST) for _ in range(2000)]
+        self.assertIs(pools.PLACE_FIRST, before)
+        self.assertTrue(all(d == "甲" or d in before for d in draws))
+        self.assertAlmostEqual(draws.count("甲") / len(draws), 0.5, delta=0.05)
 
     def test_draws_with_a_heldout_string_are_drawn_again(self):
         import build
