@@ -4,8 +4,8 @@
     python3 data/demo/check_heldout.py [--build data/demo/build]
 
 Fails (exit 1, one line per problem) when any held-out entity name, persona name,
-answer value or query of data/demo/eval/ occurs in sft_train.jsonl, sft_valid.jsonl,
-the sft_fresh_* files, sft_open.jsonl or documents.txt, or when a held-out character is missing from
+answer value or query of data/demo/eval/ occurs in a file a training mix reads
+(TRAINING_FILES: the sft_* files but the copy files, and documents.txt), or when a held-out character is missing from
 tokenizer_corpus.txt (the tokenizer would turn it into <unk> and the model could
 not copy it).
 """
@@ -19,6 +19,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "eval"))
 
 import make_heldout as H  # noqa: E402
+
+
+# Every file a training mix reads (the copy files hold random strings only).
+TRAINING_FILES = ("sft_train.jsonl", "sft_valid.jsonl", "sft_fresh_train.jsonl", "sft_fresh_valid.jsonl",
+                  "sft_open.jsonl", "sft_fresh_quote.jsonl", "sft_chat.jsonl", "sft_persona_wide.jsonl",
+                  "sft_wide_names.jsonl", "documents.txt")
 
 
 def heldout_strings(items):
@@ -64,8 +70,7 @@ def main(argv=None):
                 print(f"{args.heldout}:{n}: not JSON: {e}")
                 return 1
     texts = {}
-    for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_fresh_train.jsonl", "sft_fresh_valid.jsonl",
-                 "sft_open.jsonl", "sft_fresh_quote.jsonl", "documents.txt", "tokenizer_corpus.txt"):
+    for name in TRAINING_FILES + ("tokenizer_corpus.txt",):
         p = build / name
         if not p.is_file():
             print(f"{p}: missing; run data/demo/build.py first")
@@ -74,8 +79,7 @@ def main(argv=None):
 
     problems = []
     for kind, s in heldout_strings(items):
-        for name in ("sft_train.jsonl", "sft_valid.jsonl", "sft_fresh_train.jsonl", "sft_fresh_valid.jsonl",
-                     "sft_open.jsonl", "sft_fresh_quote.jsonl", "documents.txt"):
+        for name in TRAINING_FILES:
             i = texts[name].find(s)
             if i >= 0:
                 ctx = texts[name][max(0, i - 20): i + len(s) + 20].replace("\n", " ")
