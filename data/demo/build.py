@@ -801,10 +801,12 @@ def main(argv=None):
     # sft_fresh_quote.jsonl: quoting replies (as sft_quote.jsonl) about invented entities of
     # the world's families and of open_world's kinds: 15-30 copied characters a reply, which
     # no name can recall.
+    fresh_makers["knowledge_quote"] = avoiding(heldout, lambda r: (kn_f.quote if r.random() < 0.5 else open_quote)(r, pairs))
+    fresh_makers["knowledge_open"] = avoiding(heldout, open_answer)
     fresh_quote, rej_fq = generate(random.Random(args.seed + 19), {"knowledge_quote": max(1, round(QUOTE_COUNT * args.scale))},
-                                   {"knowledge_quote": avoiding(heldout, lambda r: (kn_f.quote if r.random() < 0.5 else open_quote)(r, pairs))})
+                                   fresh_makers)
     open_rows, rej_o = generate(random.Random(args.seed + 18), {"knowledge_open": max(1, round(OPEN_COUNT * args.scale))},
-                                {"knowledge_open": avoiding(heldout, open_answer)})
+                                fresh_makers)
 
     common = copy_characters()
     copy_rng = random.Random(args.seed + 13)
@@ -887,18 +889,12 @@ def main(argv=None):
                                      "persona_uncovered": avoiding(heldout, lambda r: per_w.uncovered(r, pairs))})
     write_jsonl(out / "sft_persona_wide.jsonl", persona_wide)
 
+    # The fresh makers themselves: the pools are read when a name is drawn, so inside the
+    # block they draw the wide characters.
     with widen.name_characters(copy_characters(level_two=True)):
-        kn_w, per_w2, mem_w = Knowledge(world, fresh=True), Persona(random.Random(args.seed + 25), fresh=True), Memory(fresh=True)
-        wide_makers = {
-            "knowledge": lambda r: kn_w.answer(r, pairs),
-            "knowledge_quote": lambda r: (kn_w.quote if r.random() < 0.5 else open_quote)(r, pairs),
-            "knowledge_open": lambda r: open_answer(r),
-            "persona": lambda r: per_w2.covered(r, pairs),
-            "memory": lambda r: mem_w.recall(r, pairs),
-        }
         wide_names, rej_wn = generate(random.Random(args.seed + 24),
                                       {c: max(1, round(n * args.scale)) for c, n in WIDE_NAMES_COUNTS.items()},
-                                      {c: avoiding(heldout, m) for c, m in wide_makers.items()})
+                                      fresh_makers)
     write_jsonl(out / "sft_wide_names.jsonl", wide_names)
 
     # Stats.

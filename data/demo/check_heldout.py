@@ -5,9 +5,9 @@
 
 Fails (exit 1, one line per problem) when any held-out entity name, persona name,
 answer value or query of data/demo/eval/ occurs in a file a training mix reads
-(TRAINING_FILES: the sft_* files but the copy files, and documents.txt), or when a held-out character is missing from
-tokenizer_corpus.txt (the tokenizer would turn it into <unk> and the model could
-not copy it).
+(TRAINING_FILES: the sft_* files but the copy files, and documents.txt), or when a
+held-out character is missing from tokenizer_corpus.txt (the tokenizer would turn it
+into <unk> and the model could not copy it).
 """
 
 import argparse

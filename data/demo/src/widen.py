@@ -39,8 +39,6 @@ class HalfWide(Sequence):
         return 2 * len(self.inventory)
 
     def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
         if i < 0:
             i += len(self)
         if not 0 <= i < len(self):

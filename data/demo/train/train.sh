@@ -33,8 +33,9 @@ run() {
 
 # 2-3. Continue the shipped model on the mix with more chit-chat, the built-up persona
 #    wordings and the names of wide characters (continue-wide.toml: the rate warms up to
-#    3e-4 and falls linearly to 0 over 2500 steps), with its own tokenizer. SEED picks the order of the examples (a new one
-#    each session; the model card lists them). Then evaluate and ship by hand (step 4).
+#    3e-4 and falls linearly to 0 over 2500 steps), with its own tokenizer. SEED picks the
+#    order of the examples (a new one each session; the model card lists them). Then
+#    evaluate and ship by hand (step 4).
 if [ -f models/chatplug-demo/model.safetensors ] && [ -z "${FROM_SCRATCH:-}" ]; then
     run "$RUN/continued" --config data/demo/train/continue-wide.toml --model models/chatplug-demo \
         --seed "${SEED:-$(date +%Y%m%d)}"
