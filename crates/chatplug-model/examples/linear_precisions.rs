@@ -4,12 +4,13 @@
 //!     cargo run --release -p chatplug-model --example linear_precisions [-- OUT IN [ROWS...]]
 //!
 //! Prints one line per (rows, precision) with the median time of 7 runs and its ratio to
-//! f32; "int8 dequant+gemm" is the int8 matrix widened to f32 for candle's GEMM.
+//! f32; "int8 dequant+gemm" is the int8 matrix widened to f32 for candle's GEMM, "int8 channels/avx2"
+//! and "int8 quads/vnni" each packing's integer kernel.
 
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
-use chatplug_model::int8::{kernel_name, Int8Matrix};
+use chatplug_model::int8::{kernel_name, Int8Matrix, Packing};
 use chatplug_model::layers::Linear;
 use chatplug_model::Precision;
 
@@ -35,7 +36,13 @@ fn main() -> candle_core::Result<()> {
         .into_iter()
         .map(|p| Ok((p, Linear::new(w.clone(), p)?)))
         .collect::<candle_core::Result<_>>()?;
-    let int8 = Int8Matrix::quantize(&w.flatten_all()?.to_vec1::<f32>()?, out_dim, in_dim);
+    let values = w.flatten_all()?.to_vec1::<f32>()?;
+    let int8 = Int8Matrix::quantize(&values, out_dim, in_dim);
+    // Each packing's kernel (the portable one where this CPU lacks its instructions).
+    let packed: Vec<(&str, Int8Matrix)> = [("int8 channels/avx2", Packing::Channels), ("int8 quads/vnni", Packing::Quads)]
+        .into_iter()
+        .map(|(name, p)| (name, Int8Matrix::quantize_packed(&values, out_dim, in_dim, p)))
+        .collect();
     println!("{out_dim}x{in_dim} weights, int8 kernel: {}, {} threads", kernel_name(), rayon::current_num_threads());
     let row_counts = if args.len() > 2 { args[2..].to_vec() } else { vec![1, 3, 8, 16, 32, 64, 2280] };
     for rows in row_counts {
@@ -58,6 +65,12 @@ fn main() -> candle_core::Result<()> {
             int8.matmul(&values, rows);
         });
         println!("rows {rows:>5} {:<20} {ms:>9.3} ms  {:>5.2}x f32", "int8 integer", f32_ms / ms);
+        for (name, m) in &packed {
+            let ms = median_ms(|| {
+                m.matmul(&values, rows);
+            });
+            println!("rows {rows:>5} {name:<20} {ms:>9.3} ms  {:>5.2}x f32", f32_ms / ms);
+        }
         let ms = median_ms(|| {
             let wd = Tensor::from_vec(int8.dequantize(), (out_dim, in_dim), &dev).unwrap();
             x.matmul(&wd.t().unwrap()).unwrap();

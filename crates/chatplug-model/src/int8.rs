@@ -1,14 +1,16 @@
 //! Int8 weights for the linear maps: symmetric quantization in blocks of 32 values along the
 //! input dimension (one f32 scale per block of each output channel, the layout of GGML's
 //! Q8_0, which is also what `chatplug quantize` saves), activations quantized the same way
-//! on the fly, integer dot products per block (AVX2 where the CPU has it, detected at run
-//! time, with a portable fallback that gives the same bits).
+//! on the fly, integer dot products per block: AVX-512 VNNI or AVX2 where the CPU has them
+//! (detected at run time), with a portable fallback; all give the same bits.
 //!
-//! In memory the output channels are taken eight at a time and each block of the eight is
-//! stored side by side: the kernel reads the weights in one sequential stream and reduces
-//! the eight channels' block sums into one vector, so the per-block scaling costs one
-//! vector operation per eight channels (on the vocabulary projection of mT5-small, three
-//! rows went from 16.3 to about 8 ms; one dot product per channel and row before).
+//! In memory the output channels are grouped for the kernel ([`Packing`]): eight at a time
+//! with each channel's block contiguous for AVX2, which reduces the eight channels' block
+//! sums into one vector (on the vocabulary projection of mT5-small, three rows went from
+//! 16.3 to about 8 ms; one dot product per channel and row before); sixteen at a time in
+//! runs of four inputs for VNNI, whose `dpbusd` adds each run straight into a channel's
+//! lane, so no reduction is needed and the kernel is fast enough for the encoder's
+//! thousands of rows too. Either way the kernel reads a group's weights in one stream.
 //!
 //! Why this layout: a decoding step multiplies a few rows (one per beam) by every weight
 //! matrix, so its time is the time to read the weights; int8 reads 1.125 bytes a weight
@@ -18,17 +20,18 @@
 //! tests/precision.rs).
 //!
 //! `y[r][o] = Σ_b sx[r][b] · sw[o][b] · Σ_{k∈b} qx[r][k] · qw[o][k]`, with `q = round(v / s)`
-//! in −127..=127 (−128 is never produced, so the AVX2 sign trick below is exact).
+//! in −127..=127 (−128 is never produced, so the AVX2 sign trick below is exact, and the
+//! VNNI kernel's offset bytes fit 1..=255).
 
 use rayon::prelude::*;
 
 /// Values per block (one scale each) and per SIMD chunk; rows are padded with zeros to a
 /// multiple of it.
 const CHUNK: usize = 32;
-/// Output channels the kernel computes together: their block sums are reduced into one
-/// vector of eight lanes, so the block scaling and accumulation cost one vector operation
-/// per eight channels rather than one per channel.
-const GROUP: usize = 8;
+/// Inputs one VNNI instruction adds into each channel's lane.
+const QUAD: usize = 4;
+/// The widest group of any packing (the kernels' output buffer holds this many channels).
+const MAX_GROUP: usize = 16;
 /// Channel groups per parallel task.
 const GROUPS_PER_TASK: usize = 8;
 /// Input rows whose accumulators the kernel keeps while it streams one group's blocks.
@@ -37,6 +40,65 @@ const ROW_TILE: usize = 8;
 /// step's few rows, handing the work to the pool costs more than it saves.
 const SERIAL_QUANTIZE_ROWS: usize = 32;
 
+/// How a matrix's values are laid out for the kernel that reads them; chosen when it is
+/// built ([`Packing::native`]), never saved (files hold the row-major [`Int8Matrix::parts`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Packing {
+    /// Groups of eight channels; a block's 32 values of each channel contiguous, the eight
+    /// side by side: (groups, blocks, 8, 32). Read by the AVX2 kernel (`maddubs` per
+    /// channel, then `hadd`s) and the portable one.
+    Channels,
+    /// Groups of sixteen channels; inside a block, each run of four inputs of the sixteen
+    /// channels side by side: (groups, blocks, 8, 16, 4), one 64-byte vector per run. Every
+    /// value is stored offset by 128 (the byte `v ^ 0x80`, 1..=255 read unsigned): VNNI's
+    /// `dpbusd` multiplies unsigned by signed bytes and adds each run of four into a
+    /// channel's lane, so the weights are its unsigned side, one row's four inputs are
+    /// broadcast as the signed side, and `128 · Σ x` of the block takes the offset back
+    /// out. The sixteen channels' block sums come out in one vector: no horizontal adds.
+    Quads,
+}
+
+impl Packing {
+    /// The packing of the fastest kernel this CPU runs.
+    pub fn native() -> Packing {
+        if has_vnni() {
+            Packing::Quads
+        } else {
+            Packing::Channels
+        }
+    }
+
+    /// Channels per group.
+    fn group(self) -> usize {
+        match self {
+            Packing::Channels => 8,
+            Packing::Quads => 16,
+        }
+    }
+
+    /// Where value `k` (0..stride) of a group's channel `c` sits inside the group's values.
+    fn offset(self, c: usize, k: usize) -> usize {
+        let (b, i) = (k / CHUNK, k % CHUNK);
+        let block = b * self.group() * CHUNK;
+        match self {
+            Packing::Channels => block + c * CHUNK + i,
+            Packing::Quads => block + (i / QUAD) * self.group() * QUAD + c * QUAD + i % QUAD,
+        }
+    }
+
+    /// The stored byte of a value, and back.
+    fn store(self, v: i8) -> i8 {
+        match self {
+            Packing::Channels => v,
+            Packing::Quads => ((v as u8) ^ 0x80) as i8,
+        }
+    }
+
+    fn load(self, stored: i8) -> i8 {
+        self.store(stored) // the offset is its own inverse
+    }
+}
+
 /// A (out, in) weight matrix quantized in blocks of [`CHUNK`] along each output channel.
 #[derive(Clone)]
 pub struct Int8Matrix {
@@ -44,26 +106,34 @@ pub struct Int8Matrix {
     in_dim: usize,
     /// `in_dim` rounded up to [`CHUNK`].
     stride: usize,
-    /// (groups, blocks, GROUP, CHUNK): block `b` of a group's eight channels side by side,
-    /// so that the kernel reads the weights in one sequential stream; zero-padded along
-    /// both dimensions.
+    packing: Packing,
+    /// (groups, group · stride) in the packing's order, zero-padded along both dimensions
+    /// (the zero value's stored byte).
     values: Vec<i8>,
-    /// (groups, blocks, GROUP): the block scales of a group's channels side by side, in the
-    /// order the kernel reads them; padding channels have scale 0.
+    /// (groups, blocks, group): the block scales of a group's channels side by side, in the
+    /// order the kernels read them; padding channels have scale 0.
     scales: Vec<f32>,
 }
 
-/// Quantized rows: values (rows, stride) and scales (rows, stride / CHUNK).
+/// Quantized rows: values (rows, stride), scales and integer sums (rows, stride / CHUNK).
 struct QuantizedRows {
     values: Vec<i8>,
     scales: Vec<f32>,
+    /// Σ of each block's quantized values (the VNNI kernel's offset correction).
+    sums: Vec<i32>,
 }
 
 impl Int8Matrix {
-    /// Quantizes a row-major (out, in) f32 matrix.
+    /// Quantizes a row-major (out, in) f32 matrix, packed for this CPU's kernel.
     pub fn quantize(weight: &[f32], out_dim: usize, in_dim: usize) -> Self {
+        Self::quantize_packed(weight, out_dim, in_dim, Packing::native())
+    }
+
+    /// [`Self::quantize`] in a chosen packing (benchmarks and tests compare the kernels;
+    /// a packing whose SIMD kernel this CPU lacks runs the portable one).
+    pub fn quantize_packed(weight: &[f32], out_dim: usize, in_dim: usize, packing: Packing) -> Self {
         assert_eq!(weight.len(), out_dim * in_dim, "weight is not {out_dim}x{in_dim}");
-        Self::build(out_dim, in_dim, |o, b, dst| {
+        Self::build(out_dim, in_dim, packing, |o, b, dst| {
             let row = &weight[o * in_dim..(o + 1) * in_dim];
             quantize_block(&row[b * CHUNK..in_dim.min((b + 1) * CHUNK)], dst)
         })
@@ -85,7 +155,7 @@ impl Int8Matrix {
         if values.contains(&i8::MIN) {
             return Err("a value is -128; int8 weights must lie in -127..=127".to_string());
         }
-        Ok(Self::build(out_dim, in_dim, |o, b, dst| {
+        Ok(Self::build(out_dim, in_dim, Packing::native(), |o, b, dst| {
             let row = &values[o * in_dim..(o + 1) * in_dim];
             let src = &row[b * CHUNK..in_dim.min((b + 1) * CHUNK)];
             dst[..src.len()].copy_from_slice(src);
@@ -93,34 +163,32 @@ impl Int8Matrix {
         }))
     }
 
-    /// Allocates the kernel's layout and fills it a group per task: `block(o, b, dst)`
+    /// Allocates the packing's layout and fills it a group per task: `block(o, b, dst)`
     /// writes block `b` of channel `o` into `dst` (zeroed, CHUNK long) and returns its scale.
-    fn build(out_dim: usize, in_dim: usize, block: impl Fn(usize, usize, &mut [i8]) -> f32 + Sync) -> Self {
+    fn build(out_dim: usize, in_dim: usize, packing: Packing, block: impl Fn(usize, usize, &mut [i8]) -> f32 + Sync) -> Self {
         let stride = padded(in_dim);
         let blocks = stride / CHUNK;
-        let groups = out_dim.div_ceil(GROUP);
-        let mut values = vec![0i8; groups * GROUP * stride];
-        let mut scales = vec![0f32; groups * blocks * GROUP];
+        let group = packing.group();
+        let groups = out_dim.div_ceil(group);
+        let mut values = vec![packing.store(0); groups * group * stride];
+        let mut scales = vec![0f32; groups * blocks * group];
         if blocks > 0 {
-            values.par_chunks_mut(GROUP * stride).zip(scales.par_chunks_mut(blocks * GROUP)).enumerate().for_each(
+            values.par_chunks_mut(group * stride).zip(scales.par_chunks_mut(blocks * group)).enumerate().for_each(
                 |(g, (values, scales))| {
-                    for (i, (dst, scale)) in values.chunks_exact_mut(CHUNK).zip(scales.iter_mut()).enumerate() {
-                        // Position i is block i / GROUP of the group's channel i % GROUP.
-                        let o = g * GROUP + i % GROUP;
-                        if o < out_dim {
-                            *scale = block(o, i / GROUP, dst);
+                    let mut tmp = [0i8; CHUNK];
+                    for c in 0..group.min(out_dim - g * group) {
+                        for b in 0..blocks {
+                            tmp.fill(0);
+                            scales[b * group + c] = block(g * group + c, b, &mut tmp);
+                            for (i, &v) in tmp.iter().enumerate() {
+                                values[packing.offset(c, b * CHUNK + i)] = packing.store(v);
+                            }
                         }
                     }
                 },
             );
         }
-        Int8Matrix { out_dim, in_dim, stride, values, scales }
-    }
-
-    /// Where block `b` of output channel `o` starts in `values` (its scale is at this
-    /// index / CHUNK in `scales`).
-    fn block_at(&self, o: usize, b: usize) -> usize {
-        (((o / GROUP) * self.blocks() + b) * GROUP + o % GROUP) * CHUNK
+        Int8Matrix { out_dim, in_dim, stride, packing, values, scales }
     }
 
     pub fn out_dim(&self) -> usize {
@@ -131,34 +199,57 @@ impl Int8Matrix {
         self.in_dim
     }
 
+    pub fn packing(&self) -> Packing {
+        self.packing
+    }
+
     fn blocks(&self) -> usize {
         self.stride / CHUNK
     }
 
     /// The scale of block `b` of output channel `o`.
     fn scale(&self, o: usize, b: usize) -> f32 {
-        self.scales[self.block_at(o, b) / CHUNK]
+        let group = self.packing.group();
+        self.scales[((o / group) * self.blocks() + b) * group + o % group]
     }
 
-    /// The values of block `b` of output channel `o`.
-    fn block(&self, o: usize, b: usize) -> &[i8] {
-        &self.values[self.block_at(o, b)..][..CHUNK]
+    /// The int8 value of channel `o` at input `k`.
+    fn value(&self, o: usize, k: usize) -> i8 {
+        let group = self.packing.group();
+        self.packing.load(self.values[(o / group) * group * self.stride + self.packing.offset(o % group, k)])
     }
 
     /// The quantized values, (out, in) without padding, and the block scales (out, blocks):
     /// the layout `chatplug quantize` saves.
     pub fn parts(&self) -> (Vec<i8>, Vec<f32>) {
+        let values = (0..self.out_dim).flat_map(|o| (0..self.in_dim).map(move |k| self.value(o, k))).collect();
         let blocks = self.blocks();
-        let mut values = Vec::with_capacity(self.out_dim * self.in_dim);
-        for o in 0..self.out_dim {
-            let row_start = values.len();
-            for b in 0..blocks {
-                values.extend_from_slice(self.block(o, b));
-            }
-            values.truncate(row_start + self.in_dim);
-        }
-        let scales = (0..self.out_dim).flat_map(|o| (0..blocks).map(move |b| (o, b))).map(|(o, b)| self.scale(o, b)).collect();
+        let scales = (0..self.out_dim).flat_map(|o| (0..blocks).map(move |b| self.scale(o, b))).collect();
         (values, scales)
+    }
+
+    /// Channel `o` widened to f32 into `dst` (in_dim long): a block at a time, its values
+    /// read in the packing's order (the AVX2 encoder path widens every matrix per call).
+    fn widen_channel(&self, o: usize, dst: &mut [f32]) {
+        let group = self.packing.group();
+        let (base, c) = ((o / group) * group * self.stride, o % group);
+        for (b, dst) in dst.chunks_mut(CHUNK).enumerate() {
+            let scale = self.scale(o, b);
+            let start = base + self.packing.offset(c, b * CHUNK);
+            match self.packing {
+                Packing::Channels => {
+                    for (x, &v) in dst.iter_mut().zip(&self.values[start..start + CHUNK]) {
+                        *x = v as f32 * scale;
+                    }
+                }
+                Packing::Quads => {
+                    for (i, x) in dst.iter_mut().enumerate() {
+                        let v = self.values[start + (i / QUAD) * group * QUAD + i % QUAD];
+                        *x = Packing::Quads.load(v) as f32 * scale;
+                    }
+                }
+            }
+        }
     }
 
     /// The f32 matrix these int8 values stand for, (out, in), widened in parallel.
@@ -168,14 +259,7 @@ impl Int8Matrix {
         if d == 0 {
             return out;
         }
-        out.par_chunks_mut(d).enumerate().for_each(|(o, dst)| {
-            for (b, dst) in dst.chunks_mut(CHUNK).enumerate() {
-                let scale = self.scale(o, b);
-                for (o, &v) in dst.iter_mut().zip(self.block(o, b)) {
-                    *o = v as f32 * scale;
-                }
-            }
-        });
+        out.par_chunks_mut(d).enumerate().for_each(|(o, dst)| self.widen_channel(o, dst));
         out
     }
 
@@ -190,25 +274,28 @@ impl Int8Matrix {
             if o >= self.out_dim {
                 return None;
             }
-            for (b, dst) in dst.chunks_mut(CHUNK).enumerate() {
-                let scale = self.scale(o, b);
-                for (x, &v) in dst.iter_mut().zip(self.block(o, b)) {
-                    *x = v as f32 * scale;
-                }
-            }
+            self.widen_channel(o, &mut dst[..d]);
         }
         Some(out)
     }
 
     /// `x (rows, in) · Wᵀ → (rows, out)`, row-major, with `x` quantized in blocks.
     pub fn matmul(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        self.matmul_with(x, rows, group_kernel())
+        self.matmul_with(x, rows, group_kernel(self.packing))
     }
 
     /// [`Self::matmul`] with the portable kernel, whatever the CPU (tests compare the two:
     /// they add in the same order, so they agree to the bit).
     pub fn matmul_portable(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        self.matmul_with(x, rows, group_portable)
+        self.matmul_with(x, rows, portable_kernel(self.packing))
+    }
+
+    /// Whether this matrix's kernel multiplies faster than candle's f32 GEMM however many
+    /// rows it gets (the encoder's thousands), so that widening the weights never pays:
+    /// VNNI's `dpbusd` does four times the multiplies of an f32 FMA. The AVX2 kernel has no
+    /// more multiply throughput than f32 FMA and wins only on a few rows.
+    pub fn fast_at_any_size(&self) -> bool {
+        group_kernel_name(self.packing) == "avx512-vnni"
     }
 
     fn matmul_with(&self, x: &[f32], rows: usize, kernel: GroupFn) -> Vec<f32> {
@@ -220,32 +307,38 @@ impl Int8Matrix {
             return out;
         }
         let qx = quantize_rows(x, self.in_dim);
-        let group_values = GROUP * self.stride;
-        let group_scales = GROUP * self.blocks();
+        let group = self.packing.group();
+        let blocks = self.blocks();
+        let group_values = group * self.stride;
+        let group_scales = group * blocks;
         let out_ptr = SharedOut(out.as_mut_ptr());
         self.values
             .par_chunks(GROUPS_PER_TASK * group_values)
             .zip(self.scales.par_chunks(GROUPS_PER_TASK * group_scales))
             .enumerate()
             .for_each(|(task, (values, scales))| {
-                let mut sums = [0f32; ROW_TILE * GROUP];
+                let mut sums = [0f32; ROW_TILE * MAX_GROUP];
                 for (g, (w, sw)) in values.chunks_exact(group_values).zip(scales.chunks_exact(group_scales)).enumerate() {
-                    let first = (task * GROUPS_PER_TASK + g) * GROUP;
-                    let width = GROUP.min(n - first);
+                    let first = (task * GROUPS_PER_TASK + g) * group;
+                    let width = group.min(n - first);
                     for tile in (0..rows).step_by(ROW_TILE) {
                         let tile_rows = ROW_TILE.min(rows - tile);
-                        let xs = &qx.values[tile * self.stride..(tile + tile_rows) * self.stride];
-                        let sx = &qx.scales[tile * self.blocks()..(tile + tile_rows) * self.blocks()];
-                        // SAFETY: `group_kernel` returns the AVX2 kernel only where the CPU has
-                        // AVX2; `w` is GROUP rows of `stride`, `sw` blocks × GROUP scales,
-                        // `xs` and `sx` `tile_rows` rows of the same blocks.
-                        unsafe { kernel(w, sw, xs, sx, tile_rows, &mut sums) };
+                        let xs = Rows {
+                            values: &qx.values[tile * self.stride..(tile + tile_rows) * self.stride],
+                            scales: &qx.scales[tile * blocks..(tile + tile_rows) * blocks],
+                            sums: &qx.sums[tile * blocks..(tile + tile_rows) * blocks],
+                        };
+                        // SAFETY: `group_kernel` returns a SIMD kernel only where the CPU has
+                        // its instructions, and only for its packing; `w` is one group of
+                        // `stride` values per channel, `sw` blocks × group scales, `xs`
+                        // `tile_rows` rows of the same blocks.
+                        unsafe { kernel(w, sw, &xs, tile_rows, &mut sums) };
                         for r in 0..tile_rows {
                             // SAFETY: this task alone writes columns first..first + width,
                             // and `out` outlives the parallel loop.
                             unsafe {
                                 std::ptr::copy_nonoverlapping(
-                                    sums[r * GROUP..].as_ptr(),
+                                    sums[r * group..].as_ptr(),
                                     out_ptr.at((tile + r) * n + first),
                                     width,
                                 )
@@ -274,7 +367,7 @@ impl SharedOut {
 
 impl std::fmt::Debug for Int8Matrix {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Int8Matrix({}x{})", self.out_dim, self.in_dim)
+        write!(f, "Int8Matrix({}x{}, {:?})", self.out_dim, self.in_dim, self.packing)
     }
 }
 
@@ -290,20 +383,30 @@ fn quantize_rows(values: &[f32], width: usize) -> QuantizedRows {
     let rows = if width == 0 { 0 } else { values.len() / width };
     let mut q = vec![0i8; rows * stride];
     let mut scales = vec![0f32; rows * blocks];
+    let mut sums = vec![0i32; rows * blocks];
     if width == 0 {
-        return QuantizedRows { values: q, scales };
+        return QuantizedRows { values: q, scales, sums };
     }
-    let quantize_row = |((dst, src), row_scales): ((&mut [i8], &[f32]), &mut [f32])| {
-        for ((dst, src), scale) in dst.chunks_mut(CHUNK).zip(src.chunks(CHUNK)).zip(row_scales) {
+    let quantize_row = |(((dst, src), row_scales), row_sums): (((&mut [i8], &[f32]), &mut [f32]), &mut [i32])| {
+        for (((dst, src), scale), sum) in dst.chunks_mut(CHUNK).zip(src.chunks(CHUNK)).zip(row_scales).zip(row_sums) {
             *scale = quantize_block(src, dst);
+            *sum = dst.iter().map(|&v| v as i32).sum();
         }
     };
     if rows <= SERIAL_QUANTIZE_ROWS {
-        q.chunks_mut(stride).zip(values.chunks(width)).zip(scales.chunks_mut(blocks)).for_each(quantize_row);
+        q.chunks_mut(stride)
+            .zip(values.chunks(width))
+            .zip(scales.chunks_mut(blocks))
+            .zip(sums.chunks_mut(blocks))
+            .for_each(quantize_row);
     } else {
-        q.par_chunks_mut(stride).zip(values.par_chunks(width)).zip(scales.par_chunks_mut(blocks)).for_each(quantize_row);
+        q.par_chunks_mut(stride)
+            .zip(values.par_chunks(width))
+            .zip(scales.par_chunks_mut(blocks))
+            .zip(sums.par_chunks_mut(blocks))
+            .for_each(quantize_row);
     }
-    QuantizedRows { values: q, scales }
+    QuantizedRows { values: q, scales, sums }
 }
 
 /// Symmetric quantization of one block (`src` at most CHUNK values, into `dst`, zeroed):
@@ -322,28 +425,64 @@ fn quantize_block(src: &[f32], dst: &mut [i8]) -> f32 {
     max / 127.0
 }
 
-/// One group of GROUP channels (values (blocks, GROUP, CHUNK), scales (blocks, GROUP))
-/// against up to ROW_TILE rows:
-/// `sums[r·GROUP + c] = Σ_b (Σ_{k∈b} w[c][k] · x[r][k]) · (sw[b][c] · sx[r][b])`, the blocks
-/// added in order, each product rounded to f32 before it is added.
-type GroupFn = unsafe fn(w: &[i8], sw: &[f32], x: &[i8], sx: &[f32], rows: usize, sums: &mut [f32; ROW_TILE * GROUP]);
+/// Up to ROW_TILE quantized rows of the same blocks: values (rows, stride), scales and
+/// sums (rows, blocks).
+struct Rows<'a> {
+    values: &'a [i8],
+    scales: &'a [f32],
+    sums: &'a [i32],
+}
 
-/// The fastest group kernel this CPU runs.
-fn group_kernel() -> GroupFn {
+/// One group of channels (the packing's, values and scales as [`Int8Matrix`] holds them)
+/// against up to ROW_TILE rows:
+/// `sums[r·group + c] = Σ_b (Σ_{k∈b} w[c][k] · x[r][k]) · (sw[b][c] · sx[r][b])`, the blocks
+/// added in order, each product rounded to f32 before it is added: every kernel rounds the
+/// same way, so all agree to the bit.
+type GroupFn = unsafe fn(w: &[i8], sw: &[f32], x: &Rows, rows: usize, sums: &mut [f32; ROW_TILE * MAX_GROUP]);
+
+/// Whether this CPU runs the kernel built with AVX-512 VNNI.
+fn has_vnni() -> bool {
     #[cfg(target_arch = "x86_64")]
-    if crate::kernels::has_avx2_fma() {
-        return group_avx2;
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vnni")
     }
-    group_portable
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// The fastest group kernel this CPU runs for a packing.
+fn group_kernel(packing: Packing) -> GroupFn {
+    #[cfg(target_arch = "x86_64")]
+    match packing {
+        Packing::Quads if has_vnni() => return group_vnni,
+        Packing::Channels if crate::kernels::has_avx2_fma() => return group_avx2,
+        _ => {}
+    }
+    portable_kernel(packing)
+}
+
+fn portable_kernel(packing: Packing) -> GroupFn {
+    match packing {
+        Packing::Channels => group_portable,
+        Packing::Quads => group_portable_quads,
+    }
+}
+
+fn group_kernel_name(packing: Packing) -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    match packing {
+        Packing::Quads if has_vnni() => return "avx512-vnni",
+        Packing::Channels if crate::kernels::has_avx2_fma() => return "avx2",
+        _ => {}
+    }
+    "portable"
 }
 
 /// Which kernel [`Int8Matrix::matmul`] uses here, for reports.
 pub fn kernel_name() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    if crate::kernels::has_avx2_fma() {
-        return "avx2";
-    }
-    "portable"
+    group_kernel_name(Packing::native())
 }
 
 /// The integer dot product of one block.
@@ -357,35 +496,62 @@ fn block_dot(a: &[i8], b: &[i8]) -> i32 {
     acc.iter().sum()
 }
 
-/// Plain Rust; the compiler vectorises the block products where it can.
-unsafe fn group_portable(w: &[i8], sw: &[f32], x: &[i8], sx: &[f32], rows: usize, sums: &mut [f32; ROW_TILE * GROUP]) {
+/// Plain Rust over [`Packing::Channels`]; the compiler vectorises the block products where
+/// it can.
+unsafe fn group_portable(w: &[i8], sw: &[f32], x: &Rows, rows: usize, sums: &mut [f32; ROW_TILE * MAX_GROUP]) {
+    const GROUP: usize = 8;
     let stride = w.len() / GROUP;
     let blocks = stride / CHUNK;
     for r in 0..rows {
-        let x_row = &x[r * stride..(r + 1) * stride];
+        let x_row = &x.values[r * stride..(r + 1) * stride];
         for c in 0..GROUP {
             let mut sum = 0f32;
             for b in 0..blocks {
                 let block = block_dot(&w[(b * GROUP + c) * CHUNK..][..CHUNK], &x_row[b * CHUNK..(b + 1) * CHUNK]);
-                sum += block as f32 * (sw[b * GROUP + c] * sx[r * blocks + b]);
+                sum += block as f32 * (sw[b * GROUP + c] * x.scales[r * blocks + b]);
             }
             sums[r * GROUP + c] = sum;
         }
     }
 }
 
-/// AVX2. Per block and row: `maddubs(|x|, sign(w, x))` multiplies unsigned by signed bytes
-/// and adds pairs into i16 (at most 2·127·127 = 32 258, no saturation; −128 never occurs),
-/// `madd` by ones widens to i32, for each of the eight channels; `hadd`s and one lane swap
-/// reduce the eight vectors to one holding the eight channels' block sums, which is scaled
-/// and added in f32 for all eight at once. A block's 256 weight bytes stay in L1 across rows.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn group_avx2(w: &[i8], sw: &[f32], x: &[i8], sx: &[f32], rows: usize, sums: &mut [f32; ROW_TILE * GROUP]) {
-    use std::arch::x86_64::*;
+/// Plain Rust over [`Packing::Quads`]: each channel's block gathered back from its runs.
+unsafe fn group_portable_quads(w: &[i8], sw: &[f32], x: &Rows, rows: usize, sums: &mut [f32; ROW_TILE * MAX_GROUP]) {
+    const GROUP: usize = 16;
     let stride = w.len() / GROUP;
     let blocks = stride / CHUNK;
-    debug_assert!(rows <= ROW_TILE && x.len() >= rows * stride && sx.len() >= rows * blocks);
+    let mut block = [0i8; CHUNK];
+    for r in 0..rows {
+        let x_row = &x.values[r * stride..(r + 1) * stride];
+        for c in 0..GROUP {
+            let mut sum = 0f32;
+            for b in 0..blocks {
+                for (i, v) in block.iter_mut().enumerate() {
+                    *v = Packing::Quads.load(w[Packing::Quads.offset(c, b * CHUNK + i)]);
+                }
+                let dot = block_dot(&block, &x_row[b * CHUNK..(b + 1) * CHUNK]);
+                sum += dot as f32 * (sw[b * GROUP + c] * x.scales[r * blocks + b]);
+            }
+            sums[r * GROUP + c] = sum;
+        }
+    }
+}
+
+/// AVX2 over [`Packing::Channels`]. Per block and row: `maddubs(|x|, sign(w, x))`
+/// multiplies unsigned by signed bytes and adds pairs into i16 (at most 2·127·127 = 32 258,
+/// no saturation; −128 never occurs), `madd` by ones widens to i32, for each of the eight
+/// channels; `hadd`s and one lane swap reduce the eight vectors to one holding the eight
+/// channels' block sums, which is scaled and added in f32 for all eight at once. A block's
+/// 256 weight bytes stay in L1 across rows.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn group_avx2(w: &[i8], sw: &[f32], x: &Rows, rows: usize, sums: &mut [f32; ROW_TILE * MAX_GROUP]) {
+    use std::arch::x86_64::*;
+    const GROUP: usize = 8;
+    let stride = w.len() / GROUP;
+    let blocks = stride / CHUNK;
+    let (xq, sx) = (x.values, x.scales);
+    debug_assert!(rows <= ROW_TILE && xq.len() >= rows * stride && sx.len() >= rows * blocks);
     debug_assert_eq!(sw.len(), blocks * GROUP);
     let ones = _mm256_set1_epi16(1);
     let mut acc = [_mm256_setzero_ps(); ROW_TILE];
@@ -393,7 +559,7 @@ unsafe fn group_avx2(w: &[i8], sw: &[f32], x: &[i8], sx: &[f32], rows: usize, su
     for b in 0..blocks {
         let scale_w = _mm256_loadu_ps(sw.as_ptr().add(b * GROUP));
         for (r, acc) in acc.iter_mut().enumerate().take(rows) {
-            let xv = _mm256_loadu_si256(x.as_ptr().add(r * stride + b * CHUNK) as *const __m256i);
+            let xv = _mm256_loadu_si256(xq.as_ptr().add(r * stride + b * CHUNK) as *const __m256i);
             let xa = _mm256_abs_epi8(xv);
             // A macro rather than a closure: closures do not inherit target features.
             macro_rules! channel {
@@ -423,9 +589,55 @@ unsafe fn group_avx2(w: &[i8], sw: &[f32], x: &[i8], sx: &[f32], rows: usize, su
     }
 }
 
+/// AVX-512 VNNI over [`Packing::Quads`]. Per block, the group's eight 64-byte runs are
+/// loaded once and kept in registers for every row; per row, eight `dpbusd` (the weights'
+/// offset bytes times the row's four inputs broadcast, added into the sixteen channels'
+/// lanes; at most 8·4·255·127 in a lane, no overflow) give the block sums of all sixteen
+/// channels at once, less `128 · Σ x` for the offset: the exact integers the portable
+/// kernel computes, scaled and added as it does.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn group_vnni(w: &[i8], sw: &[f32], x: &Rows, rows: usize, sums: &mut [f32; ROW_TILE * MAX_GROUP]) {
+    use std::arch::x86_64::*;
+    const GROUP: usize = 16;
+    const RUNS: usize = CHUNK / QUAD;
+    let stride = w.len() / GROUP;
+    let blocks = stride / CHUNK;
+    debug_assert!(rows <= ROW_TILE && x.values.len() >= rows * stride && x.scales.len() >= rows * blocks);
+    debug_assert_eq!(sw.len(), blocks * GROUP);
+    let mut acc = [_mm512_setzero_ps(); ROW_TILE];
+    let wp = w.as_ptr();
+    let xp = x.values.as_ptr();
+    for b in 0..blocks {
+        let block_w = wp.add(b * GROUP * CHUNK);
+        let mut runs = [_mm512_setzero_si512(); RUNS];
+        for (q, run) in runs.iter_mut().enumerate() {
+            *run = _mm512_loadu_si512(block_w.add(q * GROUP * QUAD) as *const _);
+        }
+        let scale_w = _mm512_loadu_ps(sw.as_ptr().add(b * GROUP));
+        for (r, acc) in acc.iter_mut().enumerate().take(rows) {
+            let x_block = xp.add(r * stride + b * CHUNK) as *const i32;
+            let mut dot = _mm512_set1_epi32(-128 * *x.sums.get_unchecked(r * blocks + b));
+            for (q, run) in runs.iter().enumerate() {
+                dot = _mm512_dpbusd_epi32(dot, *run, _mm512_set1_epi32(x_block.add(q).read_unaligned()));
+            }
+            let scale = _mm512_mul_ps(scale_w, _mm512_set1_ps(*x.scales.get_unchecked(r * blocks + b)));
+            // Multiply, then add (no FMA): the portable kernel's rounding, to the bit.
+            *acc = _mm512_add_ps(*acc, _mm512_mul_ps(_mm512_cvtepi32_ps(dot), scale));
+        }
+    }
+    for (r, acc) in acc.iter().enumerate().take(rows) {
+        _mm512_storeu_ps(sums.as_mut_ptr().add(r * GROUP), *acc);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every packing, whatever this CPU runs (a packing without its SIMD kernel here runs
+    /// the portable one).
+    const PACKINGS: [Packing; 2] = [Packing::Channels, Packing::Quads];
 
     fn random(n: usize, seed: u64, scale: f32) -> Vec<f32> {
         // A small LCG: deterministic without a dev-dependency.
@@ -463,11 +675,13 @@ mod tests {
         for &(rows, out, inp) in &[(1, 1, 1), (3, 7, 31), (2, 65, 33), (9, 130, 64), (70, 5, 100), (4, 64, 1000), (17, 9, 40)] {
             let w = random(out * inp, 1 + out as u64, 0.2);
             let x = random(rows * inp, 2 + rows as u64, 3.0);
-            let m = Int8Matrix::quantize(&w, out, inp);
-            let want = reference(&m, &x, rows);
-            for got in [m.matmul(&x, rows), m.matmul_portable(&x, rows)] {
-                for (i, (g, e)) in got.iter().zip(&want).enumerate() {
-                    assert!((g - e).abs() <= 2e-5 * e.abs().max(1.0), "{rows}x{out}x{inp} [{i}]: {g} vs {e}");
+            for packing in PACKINGS {
+                let m = Int8Matrix::quantize_packed(&w, out, inp, packing);
+                let want = reference(&m, &x, rows);
+                for got in [m.matmul(&x, rows), m.matmul_portable(&x, rows)] {
+                    for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+                        assert!((g - e).abs() <= 2e-5 * e.abs().max(1.0), "{packing:?} {rows}x{out}x{inp} [{i}]: {g} vs {e}");
+                    }
                 }
             }
         }
@@ -475,31 +689,40 @@ mod tests {
 
     #[test]
     fn simd_and_portable_kernels_agree_to_the_bit() {
-        // Odd shapes: a last group of fewer than GROUP channels, row tiles of 8 plus a
-        // remainder, blocks padded at the end; outliers so scales differ between blocks.
+        // Odd shapes: a last group of fewer channels than a group holds, row tiles of 8
+        // plus a remainder, blocks padded at the end; outliers so scales differ between
+        // blocks. Every kernel of every packing gives the same bits.
         for &(rows, out, inp) in &[(1, 250, 512), (3, 13, 70), (9, 67, 96), (17, 9, 33), (32, 64, 1024)] {
             let mut w = random(out * inp, 5 + inp as u64, 0.1);
             w[out * inp / 2] = 3.0;
             let mut x = random(rows * inp, 6 + rows as u64, 2.0);
             x[inp / 3] = -40.0;
-            let m = Int8Matrix::quantize(&w, out, inp);
-            let (fast, portable) = (m.matmul(&x, rows), m.matmul_portable(&x, rows));
-            assert!(fast.iter().zip(&portable).all(|(a, b)| a.to_bits() == b.to_bits()), "{rows}x{out}x{inp}");
+            let want = Int8Matrix::quantize_packed(&w, out, inp, Packing::Channels).matmul_portable(&x, rows);
+            for packing in PACKINGS {
+                let m = Int8Matrix::quantize_packed(&w, out, inp, packing);
+                for got in [m.matmul(&x, rows), m.matmul_portable(&x, rows)] {
+                    assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "{packing:?} {rows}x{out}x{inp}");
+                }
+            }
         }
     }
 
     #[test]
     fn extreme_values_do_not_saturate() {
-        // 127·127 and 127·(−127) in every position: the i16 pair sums are at their largest.
-        let (out, inp) = (GROUP + 1, CHUNK * 3);
+        // 127·127 and 127·(−127) in every position: the i16 pair sums (AVX2) and the
+        // offset lanes (VNNI) are at their largest.
+        let (out, inp) = (MAX_GROUP + 1, CHUNK * 3);
         let mut w = vec![1f32; out * inp];
         w[inp..2 * inp].fill(-1.0);
-        let m = Int8Matrix::quantize(&w, out, inp);
-        for x in [vec![1f32; inp], vec![-1f32; inp]] {
-            let sign = x[0];
-            for y in [m.matmul(&x, 1), m.matmul_portable(&x, 1)] {
-                assert_eq!(y[0], sign * inp as f32);
-                assert_eq!(y[1], -sign * inp as f32);
+        for packing in PACKINGS {
+            let m = Int8Matrix::quantize_packed(&w, out, inp, packing);
+            for x in [vec![1f32; inp], vec![-1f32; inp]] {
+                let sign = x[0];
+                for y in [m.matmul(&x, 1), m.matmul_portable(&x, 1)] {
+                    assert_eq!(y[0], sign * inp as f32, "{packing:?}");
+                    assert_eq!(y[1], -sign * inp as f32, "{packing:?}");
+                    assert_eq!(y[out - 1], sign * inp as f32, "{packing:?}");
+                }
             }
         }
         let a: Vec<i8> = (0..CHUNK).map(|i| ((i * 37 % 255) as i32 - 127) as i8).collect();
@@ -514,39 +737,49 @@ mod tests {
         // layout must load to the same matrix.
         let (out, inp) = (11, 70);
         let w = random(out * inp, 21, 0.4);
-        let m = Int8Matrix::quantize(&w, out, inp);
         let rows = quantize_rows(&w, inp);
         let stride = padded(inp);
-        let (values, scales) = m.parts();
         let want: Vec<i8> = rows.values.chunks(stride).flat_map(|r| r[..inp].to_vec()).collect();
-        assert_eq!(values, want);
-        assert_eq!(scales, rows.scales);
-        let again = Int8Matrix::from_parts(values, scales, out, inp).unwrap();
         let x = random(3 * inp, 22, 1.0);
-        assert_eq!(again.matmul(&x, 3), m.matmul(&x, 3));
+        for packing in PACKINGS {
+            let m = Int8Matrix::quantize_packed(&w, out, inp, packing);
+            let (values, scales) = m.parts();
+            assert_eq!(values, want, "{packing:?}");
+            assert_eq!(scales, rows.scales, "{packing:?}");
+            let again = Int8Matrix::from_parts(values, scales, out, inp).unwrap();
+            assert_eq!(again.matmul(&x, 3), m.matmul(&x, 3), "{packing:?}");
+            assert_eq!(again.dequantize(), m.dequantize(), "{packing:?}");
+        }
     }
 
     #[test]
     fn dequantized_rows_are_rows_of_the_dequantized_matrix() {
         let (out, inp) = (19, 45);
-        let m = Int8Matrix::quantize(&random(out * inp, 31, 0.5), out, inp);
-        let all = m.dequantize();
-        let rows = m.dequantize_rows(&[18, 0, 7, 7]).unwrap();
-        for (i, &o) in [18usize, 0, 7, 7].iter().enumerate() {
-            assert_eq!(rows[i * inp..(i + 1) * inp], all[o * inp..(o + 1) * inp], "row {o}");
+        let w = random(out * inp, 31, 0.5);
+        let want = Int8Matrix::quantize_packed(&w, out, inp, Packing::Channels).dequantize();
+        for packing in PACKINGS {
+            let m = Int8Matrix::quantize_packed(&w, out, inp, packing);
+            let all = m.dequantize();
+            assert_eq!(all, want, "{packing:?}");
+            let rows = m.dequantize_rows(&[18, 0, 7, 7]).unwrap();
+            for (i, &o) in [18usize, 0, 7, 7].iter().enumerate() {
+                assert_eq!(rows[i * inp..(i + 1) * inp], all[o * inp..(o + 1) * inp], "{packing:?} row {o}");
+            }
+            assert!(m.dequantize_rows(&[19]).is_none());
         }
-        assert!(m.dequantize_rows(&[19]).is_none());
     }
 
     #[test]
     fn rows_are_independent_of_the_batch() {
         // Batched decoding must equal solo decoding: a row's output depends on that row only.
         let (out, inp) = (40, 96);
-        let m = Int8Matrix::quantize(&random(out * inp, 11, 0.3), out, inp);
         let x = random(11 * inp, 12, 1.5);
-        let all = m.matmul(&x, 11);
-        for r in 0..11 {
-            assert_eq!(m.matmul(&x[r * inp..(r + 1) * inp], 1), all[r * out..(r + 1) * out], "row {r}");
+        for packing in PACKINGS {
+            let m = Int8Matrix::quantize_packed(&random(out * inp, 11, 0.3), out, inp, packing);
+            let all = m.matmul(&x, 11);
+            for r in 0..11 {
+                assert_eq!(m.matmul(&x[r * inp..(r + 1) * inp], 1), all[r * out..(r + 1) * out], "{packing:?} row {r}");
+            }
         }
     }
 

@@ -16,9 +16,11 @@ use crate::weights::{StoredLinear, WeightStore};
 /// (examples/linear_precisions.rs): 16 rows 1.6 ms against the GEMM's 1.9, 32 rows 3.2
 /// against 2.7, 64 rows 5.9 against 3.8.
 pub const MAX_STREAMED_ROWS: usize = 32;
-/// Up to this many input rows an int8 map multiplies in integers; more rows widen the
-/// weights for the GEMM. Measured (same example): 8 rows 0.7 ms against 1.8 for
-/// widening, 32 rows 2.8 against 3.6, 64 rows 5.7 against 4.3.
+/// Up to this many input rows an int8 map multiplies in integers with the AVX2 kernel;
+/// more rows widen the weights for the GEMM. Measured (same example): 8 rows 0.7 ms against
+/// 1.8 for widening, 32 rows 2.8 against 3.6, 64 rows 5.7 against 4.3. The VNNI kernel
+/// multiplies in integers at every size ([`Int8Matrix::fast_at_any_size`]): 64 rows 0.53
+/// ms against 2.2 widening, 2280 rows 18-21 ms against 24-26 (f32 GEMM 17.4).
 const MAX_INTEGER_ROWS: usize = MAX_STREAMED_ROWS;
 
 /// A bias-free linear map (T5 has no biases), `y = x W^T`, in the weights' [`Precision`].
@@ -89,15 +91,15 @@ impl Linear {
         let y = match &self.weight {
             LinearWeight::F32(w) => project(&x2, w, rows, crate::kernels::project_rows)?,
             LinearWeight::Bf16(w) => project(&x2, w, rows, crate::kernels::project_rows_bf16)?,
-            LinearWeight::Int8(m) if rows <= MAX_INTEGER_ROWS => {
+            LinearWeight::Int8(m) if rows <= MAX_INTEGER_ROWS || m.fast_at_any_size() => {
                 let values = x2.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
                 Tensor::from_vec(m.matmul(&values, rows), (rows, m.out_dim()), x.device())?
             }
             LinearWeight::Int8(m) => {
-                // Many rows (the encoder): AVX2 has no more integer multiply throughput
-                // than f32 FMA, so the int8 kernel is compute-bound and slower than the
-                // GEMM (examples/linear_precisions.rs: 0.3-0.5x f32 at 2280 rows); the
-                // weights are widened to f32 for this product instead.
+                // Many rows (the encoder) without VNNI: AVX2 has no more integer multiply
+                // throughput than f32 FMA, so the int8 kernel is compute-bound and slower
+                // than the GEMM (examples/linear_precisions.rs: 0.3-0.5x f32 at 2280
+                // rows); the weights are widened to f32 for this product instead.
                 let w = Tensor::from_vec(m.dequantize(), (m.out_dim(), m.in_dim()), x.device())?;
                 x2.to_dtype(DType::F32)?.matmul(&w.t()?)?
             }
