@@ -4,13 +4,13 @@
 //!     cargo run --release -p chatplug-model --example linear_precisions [-- OUT IN [ROWS...]]
 //!
 //! Prints one line per (rows, precision) with the median time of 7 runs and its ratio to
-//! f32; "int8 dequant+gemm" is the int8 matrix widened to f32 for candle's GEMM, "int8 channels/avx2"
-//! and "int8 quads/vnni" each packing's integer kernel.
+//! f32; "int8 dequant+gemm" is the int8 matrix widened to f32 for candle's GEMM, "int8 integer"
+//! what `Int8Matrix::matmul` picks, then each packing with each kernel this CPU runs.
 
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
-use chatplug_model::int8::{kernel_name, Int8Matrix, Packing};
+use chatplug_model::int8::{kernel_name, Int8Matrix, Kernel, Packing};
 use chatplug_model::layers::Linear;
 use chatplug_model::Precision;
 
@@ -66,10 +66,16 @@ fn main() -> candle_core::Result<()> {
         });
         println!("rows {rows:>5} {:<20} {ms:>9.3} ms  {:>5.2}x f32", "int8 integer", f32_ms / ms);
         for (name, m) in &packed {
-            let ms = median_ms(|| {
-                m.matmul(&values, rows);
-            });
-            println!("rows {rows:>5} {name:<20} {ms:>9.3} ms  {:>5.2}x f32", f32_ms / ms);
+            for kernel in [Kernel::Avx2, Kernel::Vnni, Kernel::Amx] {
+                if !kernel.runs(m.packing()) {
+                    continue;
+                }
+                let ms = median_ms(|| {
+                    m.matmul_using(&values, rows, kernel).unwrap();
+                });
+                let label = format!("{} {}", name.split('/').next().unwrap(), kernel.name());
+                println!("rows {rows:>5} {label:<20} {ms:>9.3} ms  {:>5.2}x f32", f32_ms / ms);
+            }
         }
         let ms = median_ms(|| {
             let wd = Tensor::from_vec(int8.dequantize(), (out_dim, in_dim), &dev).unwrap();

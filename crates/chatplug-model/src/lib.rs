@@ -4,6 +4,7 @@
 //!
 //! This crate knows nothing of HTTP or dialogue; it maps token ids to token ids.
 
+pub mod amx;
 pub mod architecture;
 pub mod attention;
 pub mod config;
