@@ -92,8 +92,18 @@ impl Linear {
             LinearWeight::F32(w) => project(&x2, w, rows, crate::kernels::project_rows)?,
             LinearWeight::Bf16(w) => project(&x2, w, rows, crate::kernels::project_rows_bf16)?,
             LinearWeight::Int8(m) if rows <= MAX_INTEGER_ROWS || m.fast_at_any_size() => {
-                let values = x2.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
-                Tensor::from_vec(m.matmul(&values, rows), (rows, m.out_dim()), x.device())?
+                // The input read in place where it is a contiguous f32 CPU tensor (the
+                // encoder's are megabytes; a copy per map showed in the profile).
+                let x2 = x2.to_dtype(DType::F32)?.contiguous()?;
+                let (storage, layout) = x2.storage_and_layout();
+                let y = match crate::kernels::cpu_values::<f32>(&storage, layout, rows * in_dim) {
+                    Some(values) => m.matmul(values, rows),
+                    None => {
+                        drop(storage);
+                        m.matmul(&x2.flatten_all()?.to_vec1::<f32>()?, rows)
+                    }
+                };
+                Tensor::from_vec(y, (rows, m.out_dim()), x.device())?
             }
             LinearWeight::Int8(m) => {
                 // Many rows (the encoder) without VNNI: AVX2 has no more integer multiply
