@@ -182,22 +182,25 @@ impl WeightStore {
         Ok(StoredLinear::Float(self.take_for_precision(name, &[out_dim, in_dim])?))
     }
 
-    /// [`Self::take`], except that loading in bf16 a tensor stored as f32 in a safetensors
-    /// file is rounded to bf16 straight from the mapped file (no f32 copy; the same
-    /// rounding as candle's conversion), so loading peaks one f32 tensor lower.
+    /// [`Self::take`], except that a tensor stored as f32 in a safetensors file is read
+    /// straight from the mapped file into memory backed by large pages
+    /// ([`copy_to_large_pages`]): in f32 a copy, in bf16 rounded on the way (no f32 copy; the
+    /// same rounding as candle's conversion), so loading peaks one f32 tensor lower.
     pub fn take_for_precision(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
-        if self.precision == crate::Precision::Bf16 {
-            if let Some(values) = self.with_mapped_f32(name, shape, |values| {
-                let mut out = vec![half::bf16::ZERO; values.len()];
-                out.par_chunks_mut(1 << 16)
-                    .zip(values.par_chunks(1 << 16))
-                    .for_each(|(dst, src)| dst.iter_mut().zip(src).for_each(|(d, &v)| *d = half::bf16::from_f32(v)));
-                out
-            }) {
-                return Ok(Tensor::from_vec(values, shape, &self.device)?);
+        let device = self.device.clone();
+        let read = match self.precision {
+            crate::Precision::F32 => {
+                self.with_mapped_f32(name, shape, |values| Tensor::from_vec(copy_to_large_pages(values, |v| v), shape, &device))
             }
+            crate::Precision::Bf16 => self.with_mapped_f32(name, shape, |values| {
+                Tensor::from_vec(copy_to_large_pages(values, half::bf16::from_f32), shape, &device)
+            }),
+            crate::Precision::Int8 => None,
+        };
+        match read {
+            Some(tensor) => Ok(tensor?),
+            None => self.take(name, shape),
         }
-        self.take(name, shape)
     }
 
     /// Calls `f` on tensor `name`'s values read in place from the mapped file, when it is
@@ -424,6 +427,45 @@ impl WeightStore {
             ),
         })
     }
+}
+
+/// `values` converted into a new vector whose memory is first advised to be backed by
+/// transparent huge pages (Linux, `MADV_HUGEPAGE`; the usual `madvise` THP setting), then
+/// filled in parallel. Weights are copied out of the mapped file into fresh memory, and
+/// first-touching it 4 KiB at a time was most of an f32 load on this project's VM: a profile
+/// of loading mT5-base (2.3 GB) put 89 % of it in the kernel zeroing pages (load 2.1-5.5 s;
+/// 0.8 s with mimalloc's large pages forced by its environment variable).
+fn copy_to_large_pages<S: Copy + Sync, T: Copy + Send>(values: &[S], convert: impl Fn(S) -> T + Sync) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(values.len());
+    advise_huge_pages(out.as_mut_ptr().cast::<u8>(), values.len() * std::mem::size_of::<T>());
+    out.spare_capacity_mut()[..values.len()]
+        .par_chunks_mut(1 << 16)
+        .zip(values.par_chunks(1 << 16))
+        .for_each(|(dst, src)| dst.iter_mut().zip(src).for_each(|(d, &v)| {
+            d.write(convert(v));
+        }));
+    // SAFETY: the loop above wrote every one of the first `values.len()` elements.
+    unsafe { out.set_len(values.len()) };
+    out
+}
+
+/// Asks the kernel to back the 2 MiB-aligned part of `[start, start + len)`, memory this
+/// process owns and has not touched yet, with transparent huge pages. Advice only: nothing
+/// changes where the kernel does not support it.
+fn advise_huge_pages(start: *mut u8, len: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE_PAGE: usize = 2 << 20;
+        let first = (start as usize).next_multiple_of(HUGE_PAGE);
+        let end = (start as usize + len) / HUGE_PAGE * HUGE_PAGE;
+        if end > first {
+            // SAFETY: [first, end) lies inside an allocation this process owns; MADV_HUGEPAGE
+            // changes how its pages are backed, never their contents.
+            unsafe { libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (start, len);
 }
 
 /// Drops the pages under `bytes`, part of a read-only file mapping whose tensor has just been
