@@ -33,7 +33,7 @@ mod quantize;
 #[cfg(test)]
 mod tests;
 
-use kernels::{group_kernel, group_kernel_name, has_vnni, portable_kernel, GroupFn, Products, Rows};
+use kernels::{group_kernel, has_vnni, portable_kernel, GroupFn, Products, Rows};
 #[cfg(target_arch = "x86_64")]
 use kernels::amx_group;
 pub use kernels::kernel_name;
@@ -421,7 +421,7 @@ impl Int8Matrix {
     /// VNNI's `dpbusd` does four times the multiplies of an f32 FMA. The AVX2 kernel has no
     /// more multiply throughput than f32 FMA and wins only on a few rows.
     pub fn fast_at_any_size(&self) -> bool {
-        group_kernel_name(self.packing) == "avx512-vnni"
+        Kernel::Vnni.runs(self.packing)
     }
 
     fn matmul_with(&self, x: &[f32], rows: usize, kernel: GroupFn) -> Vec<f32> {
