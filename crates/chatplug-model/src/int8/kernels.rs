@@ -25,40 +25,32 @@ pub(super) type GroupFn = unsafe fn(w: &[i8], sw: &[f32], x: &Rows, rows: usize,
 pub(super) fn has_vnni() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512vnni")
+        super::quantize::has_avx512() && std::arch::is_x86_feature_detected!("avx512vnni")
     }
     #[cfg(not(target_arch = "x86_64"))]
     false
 }
 
-/// The fastest group kernel this CPU runs for a packing.
-pub(super) fn group_kernel(packing: Packing) -> GroupFn {
-    #[cfg(target_arch = "x86_64")]
-    match packing {
-        Packing::Quads if has_vnni() => return group_vnni,
-        Packing::Channels if crate::kernels::has_avx2_fma() => return group_avx2,
-        _ => {}
-    }
-    portable_kernel(packing)
+/// The fastest group kernel this CPU runs for a packing (AMX, which is not a group kernel,
+/// aside).
+pub(super) fn best_kernel(packing: Packing) -> Kernel {
+    [Kernel::Vnni, Kernel::Avx2].into_iter().find(|k| k.runs(packing)).unwrap_or(Kernel::Portable)
 }
 
-pub(super) fn portable_kernel(packing: Packing) -> GroupFn {
-    match packing {
-        Packing::Channels => group_portable,
-        Packing::Quads => group_portable_quads,
+/// The group function of `kernel` for a packing it runs on ([`Kernel::runs`]); AMX has
+/// none (`Int8Matrix::matmul_amx` drives its tiles itself).
+pub(super) fn group_fn(kernel: Kernel, packing: Packing) -> GroupFn {
+    match kernel {
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Vnni => group_vnni,
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => group_avx2,
+        Kernel::Portable => match packing {
+            Packing::Channels => group_portable,
+            Packing::Quads => group_portable_quads,
+        },
+        _ => unreachable!("{kernel:?} has no group function here"),
     }
-}
-
-pub(super) fn group_kernel_name(packing: Packing) -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    match packing {
-        Packing::Quads if has_vnni() => return "avx512-vnni",
-        Packing::Channels if crate::kernels::has_avx2_fma() => return "avx2",
-        _ => {}
-    }
-    "portable"
 }
 
 /// Which kernel [`Int8Matrix::matmul`] uses here, for reports.
@@ -66,7 +58,7 @@ pub fn kernel_name() -> &'static str {
     if Kernel::Amx.runs(Packing::native()) {
         return "avx512-vnni, amx from 32 rows";
     }
-    group_kernel_name(Packing::native())
+    best_kernel(Packing::native()).name()
 }
 
 /// The integer dot product of one block.

@@ -33,7 +33,7 @@ mod quantize;
 #[cfg(test)]
 mod tests;
 
-use kernels::{group_kernel, has_vnni, portable_kernel, GroupFn, Products, Rows};
+use kernels::{best_kernel, group_fn, has_vnni, GroupFn, Products, Rows};
 #[cfg(target_arch = "x86_64")]
 use kernels::amx_group;
 pub use kernels::kernel_name;
@@ -337,13 +337,13 @@ impl Int8Matrix {
         if rows >= AMX_MIN_ROWS && Kernel::Amx.runs(self.packing) {
             return self.matmul_amx(x, rows);
         }
-        self.matmul_with(x, rows, group_kernel(self.packing))
+        self.matmul_with(x, rows, group_fn(best_kernel(self.packing), self.packing))
     }
 
     /// [`Self::matmul`] with the portable kernel, whatever the CPU (tests compare the two:
     /// they add in the same order, so they agree to the bit).
     pub fn matmul_portable(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        self.matmul_with(x, rows, portable_kernel(self.packing))
+        self.matmul_with(x, rows, group_fn(Kernel::Portable, self.packing))
     }
 
     /// [`Self::matmul`] with a chosen kernel; `None` where this CPU does not run it on
@@ -355,7 +355,7 @@ impl Int8Matrix {
         Some(match kernel {
             Kernel::Portable => self.matmul_portable(x, rows),
             Kernel::Amx => self.matmul_amx(x, rows),
-            Kernel::Avx2 | Kernel::Vnni => self.matmul_with(x, rows, group_kernel(self.packing)),
+            Kernel::Avx2 | Kernel::Vnni => self.matmul_with(x, rows, group_fn(kernel, self.packing)),
         })
     }
 
@@ -369,12 +369,9 @@ impl Int8Matrix {
         if rows == 0 || n == 0 || self.in_dim == 0 {
             return out;
         }
-        let mut qx = quantize_rows(x, self.in_dim);
+        let qx = quantize_rows(x, self.in_dim, TILE_ROWS);
         let tiles = rows.div_ceil(TILE_ROWS);
         let blocks = self.blocks();
-        qx.values.resize(tiles * TILE_ROWS * self.stride, 0);
-        qx.scales.resize(tiles * TILE_ROWS * blocks, 0.0);
-        qx.sums.resize(tiles * TILE_ROWS * blocks, 0);
         let group = Packing::Quads.group();
         let groups = n.div_ceil(group);
         let chunks = groups.div_ceil(GROUPS_PER_TASK);
@@ -432,7 +429,7 @@ impl Int8Matrix {
             // Nothing to multiply (an empty sum is 0); chunks of zero width would panic.
             return out;
         }
-        let qx = quantize_rows(x, self.in_dim);
+        let qx = quantize_rows(x, self.in_dim, 1);
         let group = self.packing.group();
         let blocks = self.blocks();
         let group_values = group * self.stride;
@@ -454,7 +451,7 @@ impl Int8Matrix {
                             scales: &qx.scales[tile * blocks..(tile + tile_rows) * blocks],
                             sums: &qx.sums[tile * blocks..(tile + tile_rows) * blocks],
                         };
-                        // SAFETY: `group_kernel` returns a SIMD kernel only where the CPU has
+                        // SAFETY: `group_fn` is given a SIMD kernel only where the CPU has
                         // its instructions, and only for its packing; `w` is one group of
                         // `stride` values per channel, `sw` blocks × group scales, `xs`
                         // `tile_rows` rows of the same blocks.

@@ -20,14 +20,16 @@ pub(super) struct QuantizedRows {
 }
 
 /// Symmetric quantization of each block of each row: `scale = max|v| / 127`,
-/// `q = round(v / scale)`.
-pub(super) fn quantize_rows(values: &[f32], width: usize) -> QuantizedRows {
+/// `q = round(v / scale)`; the rows are followed by all-zero ones up to a multiple of
+/// `row_multiple` (the AMX kernel reads sixteen at a time).
+pub(super) fn quantize_rows(values: &[f32], width: usize, row_multiple: usize) -> QuantizedRows {
     let stride = padded(width);
     let blocks = stride / CHUNK;
     let rows = if width == 0 { 0 } else { values.len() / width };
-    let mut q = vec![0i8; rows * stride];
-    let mut scales = vec![0f32; rows * blocks];
-    let mut sums = vec![0i32; rows * blocks];
+    let padded_rows = rows.next_multiple_of(row_multiple);
+    let mut q = vec![0i8; padded_rows * stride];
+    let mut scales = vec![0f32; padded_rows * blocks];
+    let mut sums = vec![0i32; padded_rows * blocks];
     if width == 0 {
         return QuantizedRows { values: q, scales, sums };
     }

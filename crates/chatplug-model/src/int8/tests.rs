@@ -24,7 +24,7 @@ fn random(n: usize, seed: u64, scale: f32) -> Vec<f32> {
 /// kernel must reproduce up to f32 rounding of its scaling and summation.
 fn reference(m: &Int8Matrix, x: &[f32], rows: usize) -> Vec<f32> {
     let w = m.dequantize();
-    let qx = quantize_rows(x, m.in_dim);
+    let qx = quantize_rows(x, m.in_dim, 1);
     let blocks = m.stride / CHUNK;
     let mut out = vec![0f32; rows * m.out_dim];
     for r in 0..rows {
@@ -148,7 +148,7 @@ fn parts_are_row_major_whatever_the_kernel_layout() {
     // layout must load to the same matrix.
     let (out, inp) = (11, 70);
     let w = random(out * inp, 21, 0.4);
-    let rows = quantize_rows(&w, inp);
+    let rows = quantize_rows(&w, inp, 1);
     let stride = padded(inp);
     let want: Vec<i8> = rows.values.chunks(stride).flat_map(|r| r[..inp].to_vec()).collect();
     let x = random(3 * inp, 22, 1.0);
