@@ -62,6 +62,11 @@ pub struct GenerateConfig {
     pub min_new_tokens: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// Not a reference option: the most copies in a row of one token or a pair of tokens
+    /// a reply may hold. Unset here, the model directory's `generation_config.json` may set
+    /// it (the demo model does); 0 turns it off even there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_repeat_run: Option<u64>,
 }
 
 impl Default for GenerateConfig {
@@ -83,6 +88,7 @@ impl Default for GenerateConfig {
             max_new_tokens: None,
             min_new_tokens: None,
             seed: None,
+            max_repeat_run: None,
         }
     }
 }

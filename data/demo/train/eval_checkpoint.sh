@@ -14,6 +14,8 @@ MODEL="$(mktemp -d)"
 trap 'rm -rf "$MODEL"' EXIT
 cp "$CHECKPOINT"/{config.json,model.safetensors} "$MODEL/"
 cp "$TOKENIZER"/{spiece.model,tokenizer_config.json,special_tokens_map.json} "$MODEL/"
+# The shipped model's decoding defaults (max_repeat_run), so checkpoints compare with it.
+cp models/chatplug-demo/generation_config.json "$MODEL/"
 OUT="${OUT:-$CHECKPOINT}"
 "$BIN" eval --model "$MODEL" --data "$DATA" --out "$OUT/eval_heldout.jsonl" | tail -1 > "$OUT/eval_heldout.json"
 "$BIN" eval --model "$MODEL" --data "$DATA" --no-knowledge --out "$OUT/eval_heldout_noknowledge.jsonl" | tail -1 > "$OUT/eval_heldout_noknowledge.json"

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use chatplug_dialogue::{Generated, ModelType, TextTokenizer, Usage, STOPPED};
-use chatplug_model::generation::{GenerationOutput, TokenCallback};
+use chatplug_model::generation::{model_defaults, GenerationOutput, TokenCallback};
 use chatplug_model::{generate, Batcher, FidT5, GenerationConfig, Precision};
 use chatplug_tokenizer::Tokenizer;
 use serde_json::{Map, Value};
@@ -19,6 +19,8 @@ pub struct T5Backend {
     /// Set by `start_batching`: decoding runs on its thread, shared with concurrent calls.
     batcher: Option<Batcher>,
     tokenizer: Option<Arc<Tokenizer>>,
+    /// The model directory's `generation_config.json`: what a request leaves unset.
+    generation_defaults: Map<String, Value>,
     dir: std::path::PathBuf,
 }
 
@@ -26,7 +28,14 @@ impl T5Backend {
     pub fn load(dir: &Path, precision: Precision) -> Result<Self> {
         let tokenizer = crate::io::load_tokenizer(dir)?.map(Arc::new);
         let model = FidT5::load_with_precision(dir, &candle_core::Device::Cpu, precision).context("cannot load the model")?;
-        Ok(T5Backend { model: Arc::new(model), batcher: None, tokenizer, dir: dir.to_path_buf() })
+        let generation_defaults = model_defaults::read(dir)?;
+        Ok(T5Backend { model: Arc::new(model), batcher: None, tokenizer, generation_defaults, dir: dir.to_path_buf() })
+    }
+
+    /// A request's options over the model directory's defaults.
+    fn options(&self, request: &Map<String, Value>) -> Result<GenerationConfig> {
+        let merged = model_defaults::apply(request, &self.generation_defaults);
+        Ok(GenerationConfig::from_json(&Value::Object(merged))?)
     }
 
     /// `generate`, alone or through the batcher.
@@ -101,7 +110,11 @@ impl FidBackend for T5Backend {
         if token_types.is_some() {
             bail!("`token_type_ids` are for PLUG models; this is a T5");
         }
-        let options = if options.is_null() { GenerationConfig::default() } else { GenerationConfig::from_json(options)? };
+        let options = match options {
+            Value::Null => self.options(&Map::new())?,
+            Value::Object(request) => self.options(request)?,
+            other => GenerationConfig::from_json(other)?,
+        };
         Ok(self.generate(passages, &options, None)?.sequences)
     }
 
@@ -121,7 +134,7 @@ impl FidBackend for T5Backend {
     ) -> Result<Generated> {
         let tokenizer = self.tokenizer()?;
         let prompt_tokens = passages.iter().map(Vec::len).sum();
-        let options = GenerationConfig::from_json(&Value::Object(options.clone()))?;
+        let options = self.options(options)?;
         let beam = options.resolve(self.model.config())?.num_beams > 1;
         let mut stream = TextStream::new(tokenizer);
         let mut stopped = false;

@@ -70,6 +70,10 @@ pub struct GenerationConfig {
     pub seed: Option<u64>,
     /// Accepted for compatibility; the cache is always used.
     pub use_cache: Option<bool>,
+    /// Ours, not HF's: the most copies in a row of one token, or of a pair of tokens, a
+    /// hypothesis may hold; the token that would start one more is banned. Unset or 0: no
+    /// limit (0 says so over a model directory's `generation_config.json`).
+    pub max_repeat_run: Option<usize>,
 }
 
 /// Options with every default filled in and checked against the model.
@@ -94,6 +98,7 @@ pub struct ResolvedConfig {
     pub pad_token_id: u32,
     pub decoder_start_token_id: u32,
     pub seed: u64,
+    pub max_repeat_run: Option<usize>,
 }
 
 /// HF `GenerationConfig.max_length` default.
@@ -233,6 +238,7 @@ impl GenerationConfig {
                 .decoder_start_token_id
                 .unwrap_or(model.decoder_start_token_id),
             seed: self.seed.unwrap_or(0),
+            max_repeat_run: self.max_repeat_run.filter(|&limit| limit > 0),
         })
     }
 }

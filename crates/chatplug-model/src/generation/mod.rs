@@ -4,6 +4,7 @@
 pub mod batch;
 mod beam;
 pub mod config;
+pub mod model_defaults;
 pub mod processors;
 mod search;
 

@@ -1,5 +1,6 @@
 //! HF logits processors and warpers, in HF's order and with its f32 arithmetic, applied to
-//! one hypothesis' scores at a time.
+//! one hypothesis' scores at a time, and one processor of ours (`max_repeat_run`, after
+//! HF's, off unless set).
 
 use super::config::ResolvedConfig;
 
@@ -59,6 +60,12 @@ impl<'a> LogitsPipeline<'a> {
                 scores[eos as usize] = f32::NEG_INFINITY;
             }
         }
+        if let Some(limit) = c.max_repeat_run {
+            // The start token is not text: a run may not count it.
+            for token in banned_run_tokens(&ids[1.min(ids.len())..], limit) {
+                scores[token as usize] = f32::NEG_INFINITY;
+            }
+        }
     }
 
     /// The sampling warpers: temperature, top-k, top-p.
@@ -97,6 +104,34 @@ pub fn banned_ngram_tokens(ids: &[u32], n: usize) -> Vec<u32> {
         .filter(|w| &w[..n - 1] == prefix)
         .map(|w| w[n - 1])
         .collect()
+}
+
+/// The longest unit [`banned_run_tokens`] looks for: one token (`慢慢慢慢`) or two
+/// (`好的好的好的好的`); longer repeats are the no-repeat n-gram processor's.
+const MAX_RUN_UNIT: usize = 2;
+
+/// Tokens that would make a run of more than `limit` copies of the same unit of one or
+/// two tokens at the end of `ids`: the token that starts the next copy. Small models
+/// stutter (`空落落落落落落`) in ways no-repeat n-grams of the reference's size (6) cannot
+/// see, and a repetition penalty only slows.
+pub fn banned_run_tokens(ids: &[u32], limit: usize) -> Vec<u32> {
+    let mut banned = Vec::new();
+    for unit in 1..=MAX_RUN_UNIT {
+        let span = unit * limit;
+        if limit == 0 || ids.len() < span {
+            continue;
+        }
+        let tail = &ids[ids.len() - span..];
+        let (first, rest) = tail.split_at(unit);
+        // A two-token unit of one token twice is the one-token run, counted there.
+        if unit > 1 && first.iter().all(|&t| t == first[0]) {
+            continue;
+        }
+        if rest.chunks(unit).all(|copy| copy == first) {
+            banned.push(first[0]);
+        }
+    }
+    banned
 }
 
 /// Keeps the `k` highest scores and every score tied with the k-th.
@@ -150,6 +185,7 @@ pub fn log_softmax(scores: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::GenerationConfig;
 
     #[test]
     fn ngram_ban_follows_hf() {
@@ -157,6 +193,40 @@ mod tests {
         assert_eq!(banned_ngram_tokens(&[0, 5, 6, 7, 5, 6], 3), vec![7]);
         assert_eq!(banned_ngram_tokens(&[0, 5], 3), Vec::<u32>::new());
         assert_eq!(banned_ngram_tokens(&[0, 5, 5], 2), vec![5]);
+    }
+
+    #[test]
+    fn run_ban_stops_the_copy_after_the_limit() {
+        // 慢 three times: a fourth is banned at a limit of 3, not at 4.
+        assert_eq!(banned_run_tokens(&[9, 7, 7, 7], 3), vec![7]);
+        assert_eq!(banned_run_tokens(&[9, 7, 7, 7], 4), Vec::<u32>::new());
+        assert_eq!(banned_run_tokens(&[7, 7, 9, 7], 2), Vec::<u32>::new());
+        // A two-token unit: (5 6) three times bans the 5 that would start the fourth.
+        assert_eq!(banned_run_tokens(&[1, 5, 6, 5, 6, 5, 6], 3), vec![5]);
+        assert_eq!(banned_run_tokens(&[1, 6, 5, 6, 5, 6], 3), Vec::<u32>::new());
+        // Both at once: 7 7 7 7 is four one-token copies and two two-token ones.
+        assert_eq!(banned_run_tokens(&[7, 7, 7, 7], 2), vec![7]);
+        // Shorter than a run, or no limit at all: nothing.
+        assert_eq!(banned_run_tokens(&[7, 7], 3), Vec::<u32>::new());
+        assert_eq!(banned_run_tokens(&[7, 7, 7], 0), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn run_ban_ignores_the_start_token() {
+        let config = GenerationConfig { max_repeat_run: Some(2), ..Default::default() };
+        let model = crate::T5Config::from_json_str(
+            r#"{"vocab_size": 8, "d_model": 4, "d_kv": 2, "d_ff": 4, "num_layers": 1, "num_heads": 2}"#,
+            std::path::Path::new("config.json"),
+        )
+        .unwrap();
+        let resolved = config.resolve(&model).unwrap();
+        let pipeline = LogitsPipeline::new(&resolved);
+        // ids start with the decoder start token 0; a reply "0" once is not a run of two.
+        let mut scores = vec![0.0f32; 8];
+        pipeline.process(&[0, 0], &mut scores);
+        assert!(scores[0].is_finite());
+        pipeline.process(&[0, 0, 0], &mut scores);
+        assert_eq!(scores[0], f32::NEG_INFINITY);
     }
 
     #[test]

@@ -86,6 +86,9 @@ impl TranslateOptions {
                 return Err(ModelError::generation(option, "ChatPLUG-240M starts with [CLS] and ends with [SEP]"));
             }
         }
+        if g.max_repeat_run.is_some_and(|limit| limit > 0) {
+            return Err(ModelError::generation("max_repeat_run", "not an option of ChatPLUG-240M's beam search (`translate`)"));
+        }
         let early_stopping = match g.early_stopping {
             None | Some(EarlyStopping::Stop) => true,
             Some(EarlyStopping::Heuristic) => false,
