@@ -116,9 +116,12 @@ const MAX_RUN_UNIT: usize = 2;
 /// see, and a repetition penalty only slows.
 pub fn banned_run_tokens(ids: &[u32], limit: usize) -> Vec<u32> {
     let mut banned = Vec::new();
+    if limit == 0 {
+        return banned;
+    }
     for unit in 1..=MAX_RUN_UNIT {
         let span = unit * limit;
-        if limit == 0 || ids.len() < span {
+        if ids.len() < span {
             continue;
         }
         let tail = &ids[ids.len() - span..];
