@@ -79,18 +79,18 @@ fn the_loop_detector_finds_loops() {
 }
 
 // The floors: the model card's values (f32, measured on this project's 2-core machine)
-// less a margin of about two items of the category: knowledge 10/61 answered, persona
-// 18/40, memory 17/40, chit-chat Distinct-2 0.681, knowledge_b 8/50, and 0/50 without
-// knowledge (the tenth session's weights).
-const KNOWLEDGE_HIT_FLOOR: f64 = 0.13;
+// less a margin of about two items of the category: knowledge 15/61 answered, persona
+// 18/40, memory 19/40, chit-chat Distinct-2 0.657, knowledge_b 9/50, and 0/50 without
+// knowledge (the twelfth session's weights).
+const KNOWLEDGE_HIT_FLOOR: f64 = 0.21;
 const PERSONA_HIT_FLOOR: f64 = 0.40;
-const MEMORY_HIT_FLOOR: f64 = 0.37;
+const MEMORY_HIT_FLOOR: f64 = 0.42;
 const CHITCHAT_DISTINCT2_FLOOR: f64 = 0.55;
-const KNOWLEDGE_B_HIT_FLOOR: f64 = 0.12;
+const KNOWLEDGE_B_HIT_FLOOR: f64 = 0.14;
 /// Without its passages the model cannot know the invented values.
 const NO_KNOWLEDGE_HIT_CEILING: f64 = 0.04;
 /// Replies of the held-out set that loop: none since the model's `generation_config.json`
-/// sets `max_repeat_run` (8 of 202 without it: doubled words that stutter, 慢慢慢慢慢慢来);
+/// sets `max_repeat_run` (6 of 202 without it: doubled words that stutter, 慢慢慢慢慢慢来);
 /// the issue wants none.
 const LOOPING_REPLIES_CEILING: usize = 0;
 
@@ -114,11 +114,11 @@ fn the_held_out_scores_stay_at_the_model_cards_values() {
 }
 
 /// The demo model's `generation_config.json` sets `max_repeat_run` to 3: without it these
-/// held-out replies stutter (`慢慢慢慢慢慢来`, `空落落落落落落`). The configuration's value
+/// held-out replies stutter (`慢慢慢慢慢慢来`, `想想想想想想`). The configuration's value
 /// wins over the model's file: 0 there (through `CHATPLUG_*`) lets them stutter again.
 #[test]
 fn the_model_directorys_decoding_defaults_stop_the_stutter() {
-    const STUTTERING: &[&str] = &["chitchat-006", "chitchat-010", "empathy-001", "empathy-007"];
+    const STUTTERING: &[&str] = &["chitchat-006", "chitchat-011", "empathy-006", "empathy-012"];
     let heldout = std::fs::read_to_string(root().join("data/demo/eval/heldout.jsonl")).unwrap();
     let items: String = heldout
         .lines()

@@ -32,12 +32,12 @@ run() {
 }
 
 # 2-3. Continue the shipped model on the mix with more chit-chat, the built-up persona
-#    wordings and the names of wide characters (continue-wide-2.toml: the rate warms up to
-#    3e-4 and falls linearly to 0 over 3400 steps), with its own tokenizer. SEED picks the
+#    wordings and the names of wide characters (continue-wide-3.toml: the rate warms up to
+#    3e-4 and falls linearly to 0 over 3000 steps), with its own tokenizer. SEED picks the
 #    order of the examples (a new one each session; the model card lists them). Then
 #    evaluate and ship by hand (step 4).
 if [ -f models/chatplug-demo/model.safetensors ] && [ -z "${FROM_SCRATCH:-}" ]; then
-    run "$RUN/continued" --config data/demo/train/continue-wide-2.toml --model models/chatplug-demo \
+    run "$RUN/continued" --config data/demo/train/continue-wide-3.toml --model models/chatplug-demo \
         --seed "${SEED:-$(date +%Y%m%d)}"
     exit 0
 fi
